@@ -1,0 +1,1 @@
+"""Device drivers (scanner, scale, camera, cradle) and their simulators: not built yet."""

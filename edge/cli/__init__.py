@@ -1,0 +1,64 @@
+"""The `edge` command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edge import __version__
+from edge.cli.common import CliState, fail_on_journal_errors
+from edge.cli.demo import demo
+from edge.cli.journal import journal_app
+from edge.settings import StationSettings
+
+app = typer.Typer(
+    name="edge",
+    help="Warehouse scan-station edge stack: the custody journal, and what lands next.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(journal_app, name="journal")
+app.command()(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Station state folder (journal, blobs, keys). Env: EDGE_DATA_DIR."),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Site id, when creating a journal. Env: EDGE_SITE.")
+    ] = None,
+    station: Annotated[
+        str | None, typer.Option(help="Station id, when creating a journal. Env: EDGE_STATION.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Logging level for stderr.")] = "WARNING",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Options shared by every command."""
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    env = StationSettings.from_env()
+    ctx.obj = CliState(
+        data_dir=data_dir or env.data_dir,
+        site=site or env.site,
+        station=station or env.station,
+    )
+
+
+def main() -> None:
+    with fail_on_journal_errors():
+        app()

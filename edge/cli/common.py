@@ -1,0 +1,59 @@
+"""What every CLI command shares: the state from global options and error reporting."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from edge.journal import JOURNAL_FILE, JournalError, JournalReader
+from edge.journal.merkle import ProofError
+
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    data_dir: Path
+    site: str | None
+    station: str | None
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / JOURNAL_FILE
+
+    def reader(self) -> JournalReader:
+        return JournalReader(self.journal_path)
+
+
+def state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, CliState)
+    return obj
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+@contextmanager
+def fail_on_journal_errors() -> Iterator[None]:
+    """Expected failures become one clear line on stderr and exit status 2."""
+    try:
+        yield
+    except ValidationError as exc:
+        err_console.print(f"[red]error:[/red] {_validation_message(exc)}", highlight=False)
+        sys.exit(2)
+    except (JournalError, ProofError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)

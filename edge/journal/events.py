@@ -1,0 +1,157 @@
+"""Custody events: the types, what a caller hands in, what the journal stores, canonical bytes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import rfc8785
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    field_validator,
+)
+
+from edge.journal.clock import ClockState
+from edge.journal.errors import JournalInputError
+
+EVENT_VERSION: Literal[1] = 1
+SHA256_HEX = r"^[0-9a-f]{64}$"
+# Payload keys that would put a secret into a permanent, replicated record.
+SECRET_KEYS = frozenset({"pin", "password", "passcode", "secret", "token", "private_key"})
+
+
+class EventType(StrEnum):
+    """Custody event types. Extend as needed; never repurpose one."""
+
+    LABEL_SCANNED = "label.scanned"
+    PACKAGE_RECEIVED = "package.received"
+    PACKAGE_WEIGHED = "package.weighed"
+    SEAL_CHECKED = "seal.checked"
+    PHOTO_CAPTURED = "photo.captured"
+    DEVICE_IDENTIFIED = "device.identified"
+    DIAGNOSTICS_RECORDED = "diagnostics.recorded"
+    GRADE_ASSIGNED = "grade.assigned"
+    ERASURE_COMPLETED = "erasure.completed"
+    DISPOSITION_ROUTED = "disposition.routed"
+    LOCATION_MOVED = "location.moved"
+    EXCEPTION_RAISED = "exception.raised"
+    EXCEPTION_RESOLVED = "exception.resolved"
+    OPERATOR_SIGNED_IN = "operator.signed_in"
+    STATION_PROVISIONED = "station.provisioned"
+    MANIFEST_SYNCED = "manifest.synced"
+
+
+def format_ts(ts: datetime) -> str:
+    """RFC 3339 UTC with microseconds, always the same width."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Sha256Hex = Annotated[str, Field(pattern=SHA256_HEX)]
+UtcTimestamp = Annotated[datetime, PlainSerializer(format_ts, return_type=str)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _find_secret_key(value: Any, path: str = "payload") -> str | None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if str(key).lower() in SECRET_KEYS:
+                return f"{path}.{key}"
+            found = _find_secret_key(inner, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found = _find_secret_key(inner, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+class EventDraft(BaseModel):
+    """What a workflow, driver or operator hands to the journal; the journal adds the rest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: EventType
+    subject: Name
+    operator: Name
+    payload: dict[str, JsonValue] = Field(default_factory=dict)
+    attachments: tuple[Sha256Hex, ...] = ()
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: object) -> object:
+        known = {t.value for t in EventType}
+        if isinstance(value, str) and value not in known:
+            raise ValueError(
+                f"unknown event type {value!r}; known types: {', '.join(sorted(known))}"
+            )
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        found = _find_secret_key(value)
+        if found:
+            raise ValueError(f"{found} looks like a secret; custody events never carry secrets")
+        return value
+
+
+class CustodyEvent(BaseModel):
+    """One stored custody event, as hashed (all fields but `hash`) and as replicated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = EVENT_VERSION
+    seq: int = Field(ge=1)
+    event_id: UUID
+    type: EventType
+    subject: Name
+    operator: Name
+    station: Name
+    site: Name
+    ts: UtcTimestamp
+    clock: ClockState
+    payload: dict[str, JsonValue]
+    attachments: tuple[Sha256Hex, ...] = ()
+    prev: Sha256Hex | None
+    hash: Sha256Hex
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+            raise ValueError("ts must be UTC")
+        return value
+
+    def body(self) -> dict[str, Any]:
+        """The hashed part, as JSON values."""
+        return self.model_dump(mode="json", exclude={"hash"})
+
+    def canonical_body(self) -> bytes:
+        return canonical_bytes(self.body())
+
+    def as_stored(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes; refuses what JSON cannot carry exactly (NaN, huge ints, bytes)."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
+        raise JournalInputError(f"payload is not JSON-serialisable: {exc}") from exc
+
+
+_UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def is_uuid7(text: str) -> bool:
+    return bool(_UUID_TEXT.fullmatch(text))

@@ -1,0 +1,1 @@
+"""Station profiles and workflows (receiving, bench, erasure, disposition): not built yet."""

@@ -1,0 +1,39 @@
+"""Shared fixtures: every test gets its own station folder with a real SQLite journal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.journal import EventDraft, Journal
+
+
+def draft(
+    event_type: str = "label.scanned",
+    subject: str = "RET-2026-000001",
+    operator: str = "op-0042",
+    **payload: object,
+) -> EventDraft:
+    return EventDraft.model_validate(
+        {"type": event_type, "subject": subject, "operator": operator, "payload": payload}
+    )
+
+
+@pytest.fixture
+def station_dir(tmp_path: Path) -> Path:
+    return tmp_path / "station"
+
+
+@pytest.fixture
+def journal(station_dir: Path) -> Iterator[Journal]:
+    with Journal(station_dir, site="ams-1", station="dock-1") as j:
+        yield j
+
+
+@pytest.fixture
+def edge_cli() -> list[str]:
+    """How to run the `edge` command as a user would: a separate process."""
+    return [sys.executable, "-m", "edge"]
