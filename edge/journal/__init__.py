@@ -12,7 +12,7 @@ from edge.journal.errors import (
     JournalLockedError,
 )
 from edge.journal.events import CustodyEvent, EventDraft, EventType
-from edge.journal.journal import JOURNAL_FILE, Journal, JournalPolicy
+from edge.journal.journal import JOURNAL_FILE, Journal, JournalPolicy, JournalStats
 from edge.journal.note import Checkpoint, Signer, Verifier
 from edge.journal.reader import JournalReader
 from edge.journal.verify import VerifyReport, verify_journal
@@ -35,6 +35,7 @@ __all__ = [
     "JournalLockedError",
     "JournalPolicy",
     "JournalReader",
+    "JournalStats",
     "Signer",
     "Verifier",
     "VerifyReport",

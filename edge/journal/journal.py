@@ -82,6 +82,16 @@ class _WriterState:
     first_unsigned_at: float | None
     clock: ClockState = ClockState.UNSYNCED
     clock_read_at: float = float("-inf")
+    commits: int = 0  # transactions that appended events
+    appended: int = 0  # events appended since open
+
+
+@dataclass(frozen=True)
+class JournalStats:
+    size: int
+    signed_size: int
+    commits: int
+    appended: int
 
 
 def default_origin(site: str, station: str) -> str:
@@ -124,6 +134,7 @@ class Journal:
         self.path = data_dir / JOURNAL_FILE
         self.policy = policy or JournalPolicy()
         self._now = now or (lambda: datetime.now(UTC))
+        self._closed = threading.Event()
         data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = _acquire_lock(data_dir / LOCK_FILE)
         self._conn: sqlite3.Connection | None = None
@@ -142,7 +153,6 @@ class Journal:
             self._release()
             raise
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
-        self._closed = threading.Event()
         self._reader_local = threading.local()
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
@@ -158,6 +168,10 @@ class Journal:
     @property
     def size(self) -> int:
         return self._state.tree.size
+
+    def stats(self) -> JournalStats:
+        s = self._state
+        return JournalStats(s.tree.size, s.signed_size, s.commits, s.appended)
 
     def append(self, draft: EventDraft, timeout: float | None = None) -> CustodyEvent:
         """Append one event; returns after its COMMIT (fsynced)."""
@@ -198,6 +212,10 @@ class Journal:
             return
         self._queue.put(_STOP)
         self._thread.join()
+        reader = getattr(self._reader_local, "reader", None)
+        if reader is not None:
+            reader.close()
+            self._reader_local.reader = None
         self._release()
 
     def __enter__(self) -> Journal:
@@ -508,6 +526,9 @@ class Journal:
                     request.future.set_exception(error)
                 return
         state.tree = tree
+        if rows:
+            state.commits += 1
+            state.appended += len(rows)
         if checkpoint_row:
             state.signed_size, state.first_unsigned_at = tree.size, None
         elif rows and state.first_unsigned_at is None:

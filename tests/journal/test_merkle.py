@@ -103,7 +103,9 @@ def test_published_consistency_proofs() -> None:
         assert merkle.consistency_proof(lookup, old, new) == h(proof)
         old_root, new_root = bytes.fromhex(ROOTS[old]), bytes.fromhex(ROOTS[new])
         assert merkle.verify_consistency(old, new, old_root, new_root, h(proof))
-        assert not merkle.verify_consistency(old, new, bytes.fromhex(ROOTS[old - 1]), new_root, h(proof))
+        assert not merkle.verify_consistency(
+            old, new, bytes.fromhex(ROOTS[old - 1]), new_root, h(proof)
+        )
 
 
 def test_degenerate_proofs() -> None:
@@ -177,7 +179,9 @@ def test_inclusion_proofs_verify_and_any_flipped_bit_fails(
 
 @settings(max_examples=150, deadline=None)
 @given(tree_sizes, st.data())
-def test_consistency_proofs_verify_and_any_flipped_bit_fails(size: int, data: st.DataObject) -> None:
+def test_consistency_proofs_verify_and_any_flipped_bit_fails(
+    size: int, data: st.DataObject
+) -> None:
     leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
     old = data.draw(st.integers(0, size))
     lookup = reference_lookup(leaves)
@@ -201,7 +205,9 @@ def test_consistency_proofs_verify_and_any_flipped_bit_fails(size: int, data: st
         forked = list(leaves)
         changed = data.draw(st.integers(0, old - 1))
         forked[changed] = merkle.leaf_hash(b"forged")
-        assert not merkle.verify_consistency(old, size, merkle.root_of(forked[:old]), new_root, proof)
+        assert not merkle.verify_consistency(
+            old, size, merkle.root_of(forked[:old]), new_root, proof
+        )
 
 
 @settings(max_examples=60, deadline=None)

@@ -79,7 +79,9 @@ def test_unknown_signatures_are_ignored_and_a_bad_known_one_rejects_the_note() -
     # Same name and key id as the trusted key but a corrupted signature: whole note refused.
     good_line = GO_SIG.rstrip("\n")
     blob = good_line.split(" ")[-1]
-    broken = good_line[: -len(blob)] + ("A" if blob[10] != "A" else "B").join([blob[:10], blob[11:]])
+    broken = good_line[: -len(blob)] + ("A" if blob[10] != "A" else "B").join(
+        [blob[:10], blob[11:]]
+    )
     with pytest.raises(NoteError):
         open_note(GO_TEXT + "\n" + broken + "\n" + GO_SIG, Verifier.parse(GO_VKEY))
 

@@ -1,0 +1,283 @@
+"""The journal on real SQLite files: appends, chain, group commit, checkpoints, start-up check."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import rfc8785
+
+from edge.journal import (
+    ClockState,
+    EventDraft,
+    Journal,
+    JournalDamagedError,
+    JournalError,
+    JournalInputError,
+    JournalLockedError,
+    JournalPolicy,
+    JournalReader,
+    verify_journal,
+)
+from edge.journal.note import open_checkpoint
+from tests.conftest import draft
+
+
+def raw(station_dir: Path) -> sqlite3.Connection:
+    """A connection behind the journal's back, as an attacker or a bad tool would have."""
+    return sqlite3.connect(station_dir / "journal.db", isolation_level=None)
+
+
+def test_appended_event_is_stored_as_hashed_canonical_json(
+    journal: Journal, station_dir: Path
+) -> None:
+    event = journal.append(draft(code="1ZRT0000000001", symbology="code128"))
+    stored = raw(station_dir).execute("SELECT body, hash FROM events WHERE seq = 1").fetchone()
+    body = json.loads(stored[0])
+    # Independent recomputation: RFC 8785 bytes of the stored fields, RFC 9162 leaf hash.
+    assert bytes(stored[0]) == rfc8785.dumps(body)
+    assert hashlib.sha256(b"\x00" + bytes(stored[0])).hexdigest() == event.hash == stored[1].hex()
+    assert body["payload"] == {"code": "1ZRT0000000001", "symbology": "code128"}
+    assert (body["seq"], body["prev"], body["site"], body["station"]) == (
+        1,
+        None,
+        "ams-1",
+        "dock-1",
+    )
+    assert uuid.UUID(body["event_id"]).version == 7
+    assert body["ts"].endswith("Z") and body["clock"] in {"synced", "unsynced"}
+    assert journal.reader.event(1) == event
+
+
+def test_seq_is_gap_free_and_each_event_links_to_the_previous(journal: Journal) -> None:
+    events = [journal.append(draft(n=i)) for i in range(10)]
+    assert [e.seq for e in events] == list(range(1, 11))
+    assert [e.prev for e in events[1:]] == [e.hash for e in events[:-1]]
+
+
+def test_concurrent_appends_share_transactions_and_lose_nothing(journal: Journal) -> None:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def worker(w: int) -> None:
+        for i in range(40):
+            seq = journal.append(draft(worker=w, i=i)).seq
+            with lock:
+                results.append(seq)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == list(range(1, 321))
+    stats = journal.stats()
+    assert stats.appended == 320
+    assert stats.commits < 320, "appends that arrive together must share a commit"
+    payloads = {(e.payload["worker"], e.payload["i"]) for e in journal.reader.events()}
+    assert len(payloads) == 320
+
+
+def test_append_many_is_all_or_nothing(journal: Journal) -> None:
+    journal.append(draft())
+    batch = [draft(i=1), draft(i=2), draft(bad=float("nan")), draft(i=4)]
+    with pytest.raises(JournalInputError, match="not JSON-serialisable"):
+        journal.append_many(batch)
+    assert journal.reader.size() == 1
+    assert [e.seq for e in journal.append_many([draft(i=1), draft(i=2)])] == [2, 3]
+
+
+def test_one_bad_append_in_a_group_does_not_fail_the_others(journal: Journal) -> None:
+    good: list[int] = []
+    errors: list[Exception] = []
+
+    def append(d: EventDraft) -> None:
+        try:
+            good.append(journal.append(d).seq)
+        except JournalInputError as exc:
+            errors.append(exc)
+
+    drafts = [draft(i=i) if i != 5 else draft(huge=2**60) for i in range(12)]
+    threads = [threading.Thread(target=append, args=(d,)) for d in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(good) == list(range(1, 12)) and len(errors) == 1
+    assert verify_journal(journal.path).ok
+
+
+def test_append_async_from_an_event_loop(journal: Journal) -> None:
+    async def scan_burst() -> list[int]:
+        events = await asyncio.gather(*(journal.append_async(draft(i=i)) for i in range(20)))
+        return sorted(e.seq for e in events)
+
+    assert asyncio.run(scan_burst()) == list(range(1, 21))
+
+
+def test_checkpoint_every_64_events_and_at_close(station_dir: Path) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1") as journal:
+        journal.append_many([draft(i=i) for i in range(63)])
+        assert journal.reader.latest_checkpoint() is None
+        journal.append(draft(i=63))
+        latest = journal.reader.latest_checkpoint()
+        assert latest is not None and latest.size == 64
+        journal.append(draft(i=64))
+        verifier = journal.verifier
+    with JournalReader(station_dir / "journal.db") as reader:
+        final = reader.latest_checkpoint()
+        assert final is not None and final.size == 65
+        body = open_checkpoint(final.note, verifier, "ams-1/dock-1")
+        assert body.root == reader.root_at(65)
+
+
+def test_checkpoint_on_the_time_cadence(station_dir: Path) -> None:
+    policy = JournalPolicy(checkpoint_every_seconds=0.2)
+    with Journal(station_dir, site="ams-1", station="dock-1", policy=policy) as journal:
+        journal.append(draft())
+        deadline = time.monotonic() + 10
+        while journal.reader.latest_checkpoint() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        latest = journal.reader.latest_checkpoint()
+        assert latest is not None and latest.size == 1
+
+
+def test_checkpoints_never_shrink_and_rows_never_change(
+    journal: Journal, station_dir: Path
+) -> None:
+    journal.append_many([draft(i=i) for i in range(5)])
+    journal.checkpoint()
+    conn = raw(station_dir)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE events SET subject = 'RET-forged' WHERE seq = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM events WHERE seq = 5")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM checkpoints")
+    with pytest.raises(sqlite3.IntegrityError, match="gap-free"):
+        conn.execute(
+            "INSERT INTO events SELECT 9, event_id, type, subject, ts, body, hash, nodes "
+            "FROM events WHERE seq = 1"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="more events"):
+        conn.execute("INSERT INTO checkpoints SELECT 3, root, note, signed_at FROM checkpoints")
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(
+    journal: Journal, station_dir: Path
+) -> None:
+    with pytest.raises(JournalLockedError, match=r"locked by another writer \(pid \d+\)"):
+        Journal(station_dir)
+    journal.append(draft())  # the first writer is unaffected
+    with JournalReader(station_dir / "journal.db") as reader:  # readers are never refused
+        assert reader.size() == 1
+
+
+def test_reopening_continues_the_chain(station_dir: Path) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1") as journal:
+        last = journal.append_many([draft(i=i) for i in range(70)])[-1]
+    with Journal(station_dir) as journal:
+        assert (journal.site, journal.station, journal.size) == ("ams-1", "dock-1", 70)
+        nxt = journal.append(draft())
+    assert (nxt.seq, nxt.prev) == (71, last.hash)
+    assert verify_journal(station_dir / "journal.db").ok
+
+
+def test_a_journal_belongs_to_one_station(station_dir: Path) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1"):
+        pass
+    with pytest.raises(JournalError, match="belongs to station 'dock-1'"):
+        Journal(station_dir, station="dock-2")
+    with pytest.raises(JournalError, match="give a site and station"):
+        Journal(station_dir.parent / "new")
+
+
+def test_attachments_must_be_in_the_blob_store_first(journal: Journal) -> None:
+    missing = hashlib.sha256(b"photo that was never stored").hexdigest()
+    with pytest.raises(JournalInputError, match="not in the blob store"):
+        journal.append(
+            EventDraft(
+                type="photo.captured", subject="RET-1", operator="op-1", attachments=(missing,)
+            )
+        )
+    sha = journal.blobs.put(b"\xff\xd8\xff\xe0 jpeg bytes")
+    event = journal.append(
+        EventDraft(type="photo.captured", subject="RET-1", operator="op-1", attachments=(sha,))
+    )
+    assert event.attachments == (sha,)
+    assert (journal.blobs.root / sha[:2] / sha[2:]).read_bytes() == b"\xff\xd8\xff\xe0 jpeg bytes"
+    assert journal.reader.size() == 1
+
+
+def test_clock_state_and_utc_timestamp_come_from_the_journal(station_dir: Path) -> None:
+    fixed = datetime(1970, 1, 1, 0, 0, 42, tzinfo=UTC)  # a Pi that booted without NTP
+    with Journal(station_dir, site="ams-1", station="dock-1", now=lambda: fixed) as journal:
+        event = journal.append(draft())
+    assert event.ts == fixed
+    assert event.clock is ClockState.UNSYNCED
+    stored = JournalReader(station_dir / "journal.db").event(1)
+    assert stored.ts == fixed and stored.clock is ClockState.UNSYNCED
+
+
+def test_startup_refuses_a_history_edited_behind_its_back(station_dir: Path) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1") as journal:
+        journal.append_many([draft(i=i) for i in range(100)])
+    conn = raw(station_dir)
+    conn.execute("DROP TRIGGER events_no_update")
+    forged = hashlib.sha256(b"\x00forged").digest()
+    conn.execute("UPDATE events SET hash = ? WHERE seq = 10", (forged,))
+    with pytest.raises(JournalDamagedError, match="seq 10"):
+        Journal(station_dir)
+
+
+def test_startup_refuses_an_edited_unsigned_tail(station_dir: Path) -> None:
+    policy = JournalPolicy(checkpoint_every_events=1000, checkpoint_every_seconds=3600)
+    with Journal(station_dir, site="ams-1", station="dock-1", policy=policy) as journal:
+        journal.append_many([draft(i=i) for i in range(64)])
+        journal.checkpoint()
+    conn = raw(station_dir)
+    conn.execute("DROP TRIGGER checkpoints_grow")
+    conn.execute("DROP TRIGGER events_no_update")
+    # Tail after the last checkpoint: edit the bytes (not the stored hash) of seq 64's successor.
+    with Journal(station_dir, policy=policy) as journal:
+        journal.append(draft(i=64))
+    conn.execute("DROP TRIGGER checkpoints_no_delete")
+    conn.execute("DELETE FROM checkpoints WHERE size = 65")
+    body = conn.execute("SELECT body FROM events WHERE seq = 65").fetchone()[0]
+    conn.execute("UPDATE events SET body = ? WHERE seq = 65", (body.replace(b'"i":64', b'"i":99'),))
+    with pytest.raises(JournalDamagedError, match="seq 65"):
+        Journal(station_dir, policy=policy)
+
+
+def test_startup_refuses_a_swapped_station_key(station_dir: Path) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1") as journal:
+        journal.append(draft())
+    key = station_dir / "keys" / "station.key"
+    key.unlink()
+    with pytest.raises(JournalDamagedError, match="not the key this journal was created with"):
+        Journal(station_dir)
+
+
+def test_station_key_is_private(station_dir: Path) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1"):
+        pass
+    key = station_dir / "keys" / "station.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    with pytest.raises(JournalError, match="readable by others"):
+        Journal(station_dir)
+
+
+def test_closed_journal_refuses_appends(station_dir: Path) -> None:
+    journal = Journal(station_dir, site="ams-1", station="dock-1")
+    journal.close()
+    with pytest.raises(JournalError, match="closed"):
+        journal.append(draft())
