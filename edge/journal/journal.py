@@ -35,6 +35,7 @@ from edge.journal.events import (
     EventDraft,
     canonical_bytes,
     format_ts,
+    is_plain,
 )
 from edge.journal.keys import load_or_create_signer
 from edge.journal.note import Checkpoint, NoteError, Verifier, open_checkpoint, sign_note
@@ -415,7 +416,12 @@ class Journal:
         return self._state.clock
 
     def _build(
-        self, draft: EventDraft, tree: _TreeState, rows: list[tuple[Any, ...]]
+        self,
+        draft: EventDraft,
+        tree: _TreeState,
+        rows: list[tuple[Any, ...]],
+        ts: datetime,
+        ts_text: str,
     ) -> CustodyEvent:
         for sha256 in draft.attachments:
             if not self.blobs.has(sha256):
@@ -423,7 +429,6 @@ class Journal:
                     f"attachment {sha256} is not in the blob store; store the blob first"
                 )
         seq, prev = tree.size + 1, tree.prev
-        ts = self._now()
         event_id = uuid6.uuid7()
         clock = self._clock()
         body = {
@@ -435,13 +440,14 @@ class Journal:
             "operator": draft.operator,
             "station": self.station,
             "site": self.site,
-            "ts": format_ts(ts),
+            "ts": ts_text,
             "clock": clock.value,
             "payload": draft.payload,
             "attachments": list(draft.attachments),
             "prev": prev,
         }
-        data = canonical_bytes(body)
+        # Every field but the payload is a str, small int, None or list of hex strings.
+        data = canonical_bytes(body, plain=is_plain(draft.payload))
         leaf = merkle.leaf_hash(data)
         completed = tree.tree.append(leaf)
         rows.append(
@@ -450,7 +456,7 @@ class Journal:
                 body["event_id"],
                 body["type"],
                 draft.subject,
-                body["ts"],
+                ts_text,
                 data,
                 leaf,
                 b"".join(completed),
@@ -466,7 +472,7 @@ class Journal:
             operator=draft.operator,
             station=self.station,
             site=self.site,
-            ts=ts.astimezone(UTC),
+            ts=ts,
             clock=clock,
             payload=draft.payload,
             attachments=draft.attachments,
@@ -482,8 +488,11 @@ class Journal:
         accepted: list[tuple[_Request, list[CustodyEvent]]] = []
         for request in group:
             before, mark = tree.copy(), len(rows)
+            # One timestamp per request: the events of one append_many share one commit.
+            ts = self._now().astimezone(UTC)
+            ts_text = format_ts(ts)
             try:
-                events = [self._build(draft, tree, rows) for draft in request.drafts]
+                events = [self._build(d, tree, rows, ts, ts_text) for d in request.drafts]
             except JournalInputError as exc:
                 tree, rows[mark:] = before, []
                 request.future.set_exception(exc)
