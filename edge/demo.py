@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from edge.journal import BlobStore, EventDraft, EventType
 
@@ -138,3 +139,24 @@ def receiving_drafts(boxes: list[InboundBox], operator: str, blobs: BlobStore) -
             )
         )
     return drafts
+
+
+def describe(event_type: str, payload: dict[str, Any]) -> str:
+    """One line a receiving lead can read, for the demo's summary table."""
+    if event_type == "label.scanned":
+        match = payload.get("matched_return")
+        return f"label {payload.get('code')}: " + ("matched" if match else "NO MATCHING RETURN")
+    if event_type == "package.weighed":
+        band = payload.get("expected_band") or {}
+        verdict = "ok" if payload.get("within_band") else "OUT OF BAND"
+        expected = f"{band.get('min_grams')}-{band.get('max_grams')}"
+        return f"{payload.get('grams')} g, expected {expected}: {verdict}"
+    if event_type == "seal.checked":
+        return "seal intact" if payload.get("intact") else "SEAL BROKEN"
+    if event_type == "package.received":
+        return f"received: {payload.get('declared_device')}"
+    if event_type == "exception.raised":
+        return f"EXCEPTION {payload.get('kind')} -> {payload.get('queue')} queue"
+    if event_type == "operator.signed_in":
+        return f"signed in ({payload.get('method')})"
+    return ""

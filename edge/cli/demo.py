@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edge.cli.common import state
-from edge.demo import receiving_drafts, shift_boxes
+from edge.demo import describe, receiving_drafts, shift_boxes
 from edge.journal import Journal, verify_journal
 from edge.journal.proofs import inclusion_proof_text, verify_inclusion_text
 
@@ -31,10 +31,10 @@ def demo(
         events = [journal.append(draft) for draft in drafts]  # one durable append per scan
         journal.checkpoint()
         verifier = journal.verifier
-    table = Table("seq", "type", "subject", "payload", title=f"appended to {s.journal_path}")
+    table = Table("seq", "event", "subject", "what happened", title=f"appended to {s.journal_path}")
     for event in events:
-        summary = ", ".join(f"{k}={v}" for k, v in event.payload.items() if not isinstance(v, dict))
-        table.add_row(str(event.seq), event.type.value, event.subject, summary[:70])
+        detail = describe(event.type.value, event.payload)
+        table.add_row(str(event.seq), event.type.value, event.subject, detail)
     console.print(table)
 
     report = verify_journal(s.journal_path, blobs=journal.blobs)
