@@ -138,11 +138,6 @@ class JournalReader:
             raise JournalError(f"no signed checkpoint at tree size {size}")
         return StoredCheckpoint(rows[0][0], bytes(rows[0][1]), rows[0][2], rows[0][3])
 
-    def covering_checkpoint(self, seq: int) -> StoredCheckpoint | None:
-        """The latest checkpoint, if it covers seq."""
-        latest = self.latest_checkpoint()
-        return latest if latest is not None and latest.size >= seq else None
-
     # -- the Merkle tree, from stored complete subtrees --
 
     def node(self, level: int, index: int) -> bytes:
