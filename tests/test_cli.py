@@ -219,3 +219,29 @@ def journal_draft(i: int) -> EventDraft:
 def test_top_level_flags(edge_cli: list[str], flag: str) -> None:
     result = subprocess.run([*edge_cli, flag], capture_output=True, text=True)
     assert result.returncode == 0 and ("journal" in result.stdout or "edge 0." in result.stdout)
+
+
+def test_files_the_user_names_that_are_missing_or_not_text(
+    edge_cli: list[str], station_dir: Path, tmp_path: Path
+) -> None:
+    with Journal(station_dir, site="ams-1", station="dock-1"):
+        pass
+    vkey = str(station_dir / "keys" / "station.vkey")
+    missing = run(
+        edge_cli, station_dir, "journal", "append", "--type", "photo.captured",
+        "--subject", "RET-1", "--operator", "op-1", "--attach", str(tmp_path / "nope.jpg"),
+    )  # fmt: skip
+    assert missing.returncode == 2 and "No such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    no_proof = run(
+        edge_cli, station_dir, "journal", "check-proof", str(tmp_path / "x"), "--vkey", vkey
+    )
+    assert no_proof.returncode == 2 and "No such file" in no_proof.stderr
+    binary = tmp_path / "photo.tlog-proof"
+    binary.write_bytes(b"\xff\xd8\xff\xe0")
+    garbled = run(edge_cli, station_dir, "journal", "check-proof", str(binary), "--vkey", vkey)
+    assert garbled.returncode == 1 and "not UTF-8" in garbled.stdout
+    unwritable = run(
+        edge_cli, station_dir, "journal", "export", "-o", str(tmp_path / "no" / "dir.jsonl")
+    )
+    assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr

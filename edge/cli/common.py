@@ -14,6 +14,7 @@ from rich.console import Console
 
 from edge.journal import JOURNAL_FILE, JournalError, JournalReader
 from edge.journal.merkle import ProofError
+from edge.journal.note import NoteError
 
 err_console = Console(stderr=True)
 
@@ -54,6 +55,10 @@ def fail_on_journal_errors() -> Iterator[None]:
     except ValidationError as exc:
         err_console.print(f"[red]error:[/red] {_validation_message(exc)}", highlight=False)
         sys.exit(2)
-    except (JournalError, ProofError) as exc:
+    except (JournalError, ProofError, NoteError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except OSError as exc:  # a file the user named: missing, unreadable, unwritable
+        where = f": {exc.filename}" if exc.filename else ""
+        err_console.print(f"[red]error:[/red] {exc.strerror or exc}{where}", highlight=False)
         sys.exit(2)

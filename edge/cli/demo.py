@@ -12,7 +12,7 @@ from rich.table import Table
 
 from edge.cli.common import state
 from edge.demo import describe, receiving_drafts, shift_boxes
-from edge.journal import Journal, verify_journal
+from edge.journal import Journal, JournalReader, verify_journal
 from edge.journal.proofs import inclusion_proof_text, verify_inclusion_text
 
 console = Console()
@@ -44,7 +44,7 @@ def demo(
         f"{report.blobs} blobs re-hashed; root {report.root.hex()}"
     )
     received = next(e for e in events if e.type.value == "package.received")
-    with journal.reader as reader:
+    with JournalReader(s.journal_path) as reader:
         proof = inclusion_proof_text(reader, received.seq)
     proven = verify_inclusion_text(proof, verifier)
     proof_path = Path(tempfile.gettempdir()) / f"edge-demo-seq{received.seq}.tlog-proof"

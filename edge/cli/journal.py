@@ -178,7 +178,11 @@ def check_proof(
 ) -> None:
     """Verify a proof with only the station's public key: no journal needed. Exit 1 if bad."""
     verifier: Verifier = read_verifier(vkey)
-    text = proof_file.read_text()
+    try:
+        text = proof_file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        typer.echo("INVALID: the proof file is not UTF-8 text")
+        raise typer.Exit(1) from None
     try:
         if text.startswith("{"):
             old, new = verify_consistency_text(text, verifier, origin)

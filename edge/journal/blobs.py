@@ -56,12 +56,11 @@ class BlobStore:
             if final.is_file():
                 tmp.unlink()
                 return sha256
-            new_dir = not final.parent.is_dir()
             final.parent.mkdir(exist_ok=True)
             tmp.replace(final)
             fsync_dir(final.parent)
-            if new_dir:  # the new fan-out directory's own entry must be durable too
-                fsync_dir(self.root)
+            # Always: the fan-out folder may be new, made by this or a concurrent put.
+            fsync_dir(self.root)
             return sha256
         except OSError as exc:
             tmp.unlink(missing_ok=True)

@@ -78,7 +78,8 @@ def _find_secret_key(value: Any, path: str = "payload") -> str | None:
 class EventDraft(BaseModel):
     """What a workflow, driver or operator hands to the journal; the journal adds the rest."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a refused payload may hold a PIN; its value must not reach a log.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     type: EventType
     subject: Name
@@ -108,7 +109,7 @@ class EventDraft(BaseModel):
 class CustodyEvent(BaseModel):
     """One stored custody event, as hashed (all fields but `hash`) and as replicated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     v: Literal[1] = EVENT_VERSION
     seq: int = Field(ge=1)
@@ -151,7 +152,11 @@ def is_plain(value: Any) -> bool:
     null, integers within +-(2**53 - 1), and objects with ASCII keys (where code-point order is
     UTF-16 order). Floats and anything else take the rfc8785 path (ECMAScript number format)."""
     pending = [value]
+    budget = 100_000  # items; a cyclic or absurd value takes the rfc8785 path, which refuses it
     while pending:
+        budget -= 1
+        if budget < 0:
+            return False
         item = pending.pop()
         kind = type(item)
         if kind is str or kind is bool or item is None:
@@ -190,6 +195,42 @@ def canonical_bytes(value: Any, *, plain: bool | None = None) -> bytes:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
         raise JournalInputError(f"payload is not JSON-serialisable: {exc}") from exc
+    except RecursionError as exc:
+        raise JournalInputError("payload is not JSON-serialisable: nested too deep") from exc
+
+
+def event_bytes(body: dict[str, Any], *, plain: bool) -> bytes:
+    """Canonical bytes of an event body, refused unless reading them back gives the same bytes.
+
+    A float such as 1e20 is written by RFC 8785 as 100000000000000000000, which reads back as an
+    integer beyond 2**53: the event could be stored but never verified. Plain values (no floats)
+    always round-trip, so only the others pay for the check.
+    """
+    data = canonical_bytes(body, plain=plain)
+    if not plain:
+        try:
+            again = canonical_bytes(json.loads(data))
+        except JournalInputError:
+            again = b""
+        if again != data:
+            raise JournalInputError(
+                "payload has a number that does not read back as itself; "
+                'send measurements as decimal strings (e.g. "grams": "412.5")'
+            )
+    return data
+
+
+_STATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_station_id(kind: str, value: str) -> str:
+    """Site and station ids go into every event and the checkpoint origin: keep them plain."""
+    if not _STATION_ID.fullmatch(value):
+        raise JournalInputError(
+            f"{kind} id {value!r} must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
 
 
 _UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

@@ -33,12 +33,20 @@ from edge.journal.events import (
     EVENT_VERSION,
     CustodyEvent,
     EventDraft,
-    canonical_bytes,
+    check_station_id,
+    event_bytes,
     format_ts,
     is_plain,
 )
 from edge.journal.keys import load_or_create_signer
-from edge.journal.note import Checkpoint, NoteError, Verifier, open_checkpoint, sign_note
+from edge.journal.note import (
+    Checkpoint,
+    NoteError,
+    Verifier,
+    check_key_name,
+    open_checkpoint,
+    sign_note,
+)
 from edge.journal.reader import JournalReader, event_from_row
 from edge.journal.schema import connect, migrate, translate
 
@@ -131,11 +139,23 @@ class Journal:
         policy: JournalPolicy | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
+        for kind, value in (("site", site), ("station", station)):
+            if value is not None:
+                check_station_id(kind, value)
+        if origin is not None:
+            try:
+                check_key_name(origin)
+            except NoteError as exc:
+                raise JournalInputError(f"origin {origin!r}: {exc}") from exc
         self.data_dir = data_dir
         self.path = data_dir / JOURNAL_FILE
         self.policy = policy or JournalPolicy()
         self._now = now or (lambda: datetime.now(UTC))
-        self._closed = threading.Event()
+        # Taking requests and stopping are one atomic step, so no request is queued after the
+        # writer's last look at the queue.
+        self._gate = threading.Lock()
+        self._accepting = False
+        self._readers: list[JournalReader] = []
         data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = _acquire_lock(data_dir / LOCK_FILE)
         self._conn: sqlite3.Connection | None = None
@@ -156,9 +176,14 @@ class Journal:
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._reader_local = threading.local()
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._accepting = True
         self._thread.start()
         if self._state.tree.size > self._state.signed_size:
-            self.checkpoint()
+            try:
+                self.checkpoint()  # events that a crash left unsigned
+            except BaseException:
+                self.close()
+                raise
 
     # -- public API --
 
@@ -200,23 +225,27 @@ class Journal:
 
     @property
     def reader(self) -> JournalReader:
-        """A query-only connection for the calling thread."""
+        """A query-only connection for the calling thread (reopened if a caller closed it)."""
         reader: JournalReader | None = getattr(self._reader_local, "reader", None)
-        if reader is None:
+        if reader is None or reader.closed:
             reader = JournalReader(self.path)
             self._reader_local.reader = reader
+            with self._gate:
+                self._readers = [r for r in self._readers if not r.closed] + [reader]
         return reader
 
     def close(self) -> None:
         """Sign a final checkpoint, stop the writer, release the file."""
-        if self._closed.is_set():
-            return
-        self._queue.put(_STOP)
+        with self._gate:
+            if not self._accepting:
+                return
+            self._accepting = False
+            self._queue.put(_STOP)
         self._thread.join()
-        reader = getattr(self._reader_local, "reader", None)
-        if reader is not None:
+        with self._gate:
+            readers, self._readers = self._readers, []
+        for reader in readers:
             reader.close()
-            self._reader_local.reader = None
         self._release()
 
     def __enter__(self) -> Journal:
@@ -331,7 +360,6 @@ class Journal:
         return leaf
 
     def _release(self) -> None:
-        self._closed.set()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -340,9 +368,10 @@ class Journal:
     # -- the writer thread --
 
     def _put(self, request: _Request) -> None:
-        if self._closed.is_set():
-            raise JournalClosedError(f"journal {self.path} is closed")
-        self._queue.put(request)
+        with self._gate:
+            if not self._accepting:
+                raise JournalClosedError(f"journal {self.path} is closed")
+            self._queue.put(request)
 
     def _submit(self, drafts: list[EventDraft]) -> Future[list[CustodyEvent]]:
         for draft in drafts:
@@ -382,17 +411,11 @@ class Journal:
                 assert isinstance(more, _Request)
                 group.append(more)
                 count += len(more.drafts)
-            self._guarded(group, force_checkpoint=any(not r.drafts for r in group))
+            # A caller that cancelled (an asyncio task, say) before we started is skipped; once
+            # running, a future cannot be cancelled, so its result is always deliverable.
+            live = [r for r in group if r.future.set_running_or_notify_cancel()]
+            self._guarded(live, force_checkpoint=any(not r.drafts for r in live))
         self._guarded([], force_checkpoint=True)
-        self._closed.set()
-        # Anything queued after the stop is refused, not silently dropped.
-        while True:
-            try:
-                late = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(late, _Request):
-                late.future.set_exception(JournalClosedError(f"journal {self.path} is closed"))
 
     def _guarded(self, group: list[_Request], *, force_checkpoint: bool) -> None:
         try:
@@ -447,7 +470,7 @@ class Journal:
             "prev": prev,
         }
         # Every field but the payload is a str, small int, None or list of hex strings.
-        data = canonical_bytes(body, plain=is_plain(draft.payload))
+        data = event_bytes(body, plain=is_plain(draft.payload))
         leaf = merkle.leaf_hash(data)
         completed = tree.tree.append(leaf)
         rows.append(

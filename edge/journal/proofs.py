@@ -72,7 +72,7 @@ def verify_inclusion_text(proof: str, verifier: Verifier, origin: str | None = N
     if len(lines) < 3 or not lines[1].startswith("extra "):
         raise ProofInvalid("proof carries no event (extra line)")
     body = _unb64(lines[1][len("extra ") :], "extra")
-    match = re.fullmatch(r"index (0|[1-9][0-9]*)", lines[2])
+    match = re.fullmatch(r"index (0|[1-9][0-9]{0,18})", lines[2])
     if not match:
         raise ProofInvalid("proof has no valid index line")
     index = int(match.group(1))

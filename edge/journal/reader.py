@@ -32,8 +32,16 @@ class JournalMeta:
     created_at: str
 
 
+def as_bytes(value: bytes | str) -> bytes:
+    """Column values are BLOBs; a row edited by hand may hold TEXT instead."""
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+
+
 def event_from_row(body: bytes, leaf: bytes) -> CustodyEvent:
-    fields: dict[str, Any] = json.loads(body)
+    """Parse stored bytes; ValueError (pydantic's included) if they are not a custody event."""
+    fields: Any = json.loads(body)
+    if not isinstance(fields, dict):
+        raise ValueError("stored event is not a JSON object")
     fields["hash"] = leaf.hex()
     return CustodyEvent.model_validate(fields)
 
@@ -46,9 +54,11 @@ class JournalReader:
         if not path.exists():
             raise JournalError(f"no journal at {path}")
         self._conn = connect(path, query_only=True)
+        self.closed = False
 
     def close(self) -> None:
         self._conn.close()
+        self.closed = True
 
     def __enter__(self) -> JournalReader:
         return self
@@ -82,7 +92,7 @@ class JournalReader:
         rows = self._query("SELECT body FROM events WHERE seq = ?", (seq,))
         if not rows:
             raise JournalError(f"no event with seq {seq}")
-        return bytes(rows[0][0])
+        return as_bytes(rows[0][0])
 
     def events(
         self,
@@ -178,7 +188,7 @@ class JournalReader:
                 (after, batch),
             )
             for seq, leaf, nodes in rows:
-                yield seq, bytes(leaf), bytes(nodes)
+                yield seq, as_bytes(leaf), as_bytes(nodes)
             if len(rows) < batch:
                 return
             after = rows[-1][0]
@@ -195,7 +205,7 @@ class JournalReader:
                 (after, batch),
             )
             for r in rows:
-                yield r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]), bytes(r[7])
+                yield r[0], r[1], r[2], r[3], r[4], as_bytes(r[5]), as_bytes(r[6]), as_bytes(r[7])
             if len(rows) < batch:
                 return
             after = rows[-1][0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from edge.journal.blobs import BlobStore
 from edge.journal.errors import JournalError
 from edge.journal.events import CustodyEvent, canonical_bytes, format_ts
 from edge.journal.note import NoteError, Verifier, open_checkpoint
-from edge.journal.reader import JournalReader, StoredCheckpoint
+from edge.journal.reader import JournalReader, StoredCheckpoint, event_from_row
 
 Progress = Callable[[int, int], None]  # (events checked, total)
 
@@ -51,9 +50,7 @@ def _check_event(
     if merkle.leaf_hash(body) != leaf:
         raise _Bad(seq, "event bytes do not hash to the stored hash (edited after it was written)")
     try:
-        fields = json.loads(body)
-        fields["hash"] = leaf.hex()
-        event = CustodyEvent.model_validate(fields)
+        event = event_from_row(body, leaf)
     except (ValueError, ValidationError) as exc:
         raise _Bad(seq, f"event is not a valid custody event: {exc}") from exc
     if canonical_bytes(event.body()) != body:
@@ -86,7 +83,13 @@ def verify_journal(
     key as recorded at creation; pass the key you trust to check against that instead."""
     with JournalReader(path) as reader:
         meta = reader.meta()
-        verifier = verifier or Verifier.parse(meta.verifier)
+        if verifier is None:
+            try:
+                verifier = Verifier.parse(meta.verifier)
+            except NoteError as exc:
+                raise JournalError(
+                    f"journal {path} records a malformed verifier key ({exc}); pass --vkey"
+                ) from exc
         checkpoints = reader.checkpoints()
         total = reader.size()
         tree = merkle.CompactRange()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.journal.errors import JournalInputError
-from edge.journal.events import canonical_bytes
+from edge.journal.events import canonical_bytes, event_bytes, is_plain
 
 # RFC 8785 section 3.2.2 input and section 3.2.3 output.
 RFC_INPUT = {
@@ -95,3 +95,23 @@ def test_fast_path_equals_the_reference_or_both_refuse(value: object) -> None:
 )
 def test_boundaries_match_the_reference(value: object) -> None:
     assert _ours(value) == _reference(value)
+
+
+@settings(max_examples=800, deadline=None)
+@given(json_values)
+def test_what_the_journal_stores_reads_back_to_the_same_bytes(value: object) -> None:
+    """Whatever event_bytes accepts, verify (parse, re-canonicalise) must reproduce exactly."""
+    body = {"seq": 1, "payload": value}
+    try:
+        data = event_bytes(body, plain=is_plain(body))
+    except JournalInputError:
+        return
+    import json
+
+    assert canonical_bytes(json.loads(data)) == data
+
+
+def test_a_float_rfc8785_writes_as_a_huge_integer_is_refused() -> None:
+    with pytest.raises(JournalInputError, match="does not read back"):
+        event_bytes({"payload": {"grams": 1e20}}, plain=False)
+    assert event_bytes({"payload": {"ratio": 0.25}}, plain=False) == b'{"payload":{"ratio":0.25}}'

@@ -19,6 +19,7 @@ from edge.journal import (
     ClockState,
     EventDraft,
     Journal,
+    JournalClosedError,
     JournalDamagedError,
     JournalError,
     JournalInputError,
@@ -95,24 +96,176 @@ def test_append_many_is_all_or_nothing(journal: Journal) -> None:
     assert [e.seq for e in journal.append_many([draft(i=1), draft(i=2)])] == [2, 3]
 
 
-def test_one_bad_append_in_a_group_does_not_fail_the_others(journal: Journal) -> None:
-    good: list[int] = []
-    errors: list[Exception] = []
+class PausableClock:
+    """The journal's clock, which can hold the writer thread inside a commit, so the test
+    decides which appends arrive together (one group) instead of leaving it to timing."""
 
-    def append(d: EventDraft) -> None:
-        try:
-            good.append(journal.append(d).seq)
-        except JournalInputError as exc:
-            errors.append(exc)
+    def __init__(self) -> None:
+        self.armed = threading.Event()
+        self.release = threading.Event()
+        self.holding = threading.Event()
 
-    drafts = [draft(i=i) if i != 5 else draft(huge=2**60) for i in range(12)]
-    threads = [threading.Thread(target=append, args=(d,)) for d in drafts]
-    for t in threads:
+    def __call__(self) -> datetime:
+        if self.armed.is_set() and not self.release.is_set():
+            self.holding.set()
+            self.release.wait(10)
+        return datetime.now(UTC)
+
+
+def wait_for_queue(journal: Journal, depth: int) -> None:
+    deadline = time.monotonic() + 10
+    while journal._queue.qsize() < depth:
+        assert time.monotonic() < deadline, "appends never reached the writer's queue"
+        time.sleep(0.005)
+
+
+def test_one_bad_append_in_a_group_does_not_fail_the_others(station_dir: Path) -> None:
+    clock = PausableClock()
+    with Journal(station_dir, site="ams-1", station="dock-1", now=clock) as journal:
+        clock.armed.set()
+        outcomes: dict[int, int | Exception] = {}
+
+        def append(i: int, d: EventDraft) -> None:
+            try:
+                outcomes[i] = journal.append(d).seq
+            except JournalInputError as exc:
+                outcomes[i] = exc
+
+        first = threading.Thread(target=append, args=(0, draft(i=0)))
+        first.start()
+        assert clock.holding.wait(10)  # the writer is inside the first commit
+        rest = [
+            threading.Thread(target=append, args=(i, draft(i=i) if i != 5 else draft(huge=2**60)))
+            for i in range(1, 12)
+        ]
+        for t in rest:
+            t.start()
+        wait_for_queue(journal, 11)  # all eleven will be taken as one group
+        clock.release.set()
+        for t in [first, *rest]:
+            t.join()
+        assert isinstance(outcomes.pop(5), JournalInputError)
+        assert sorted(outcomes.values()) == list(range(1, 12))  # type: ignore[type-var]
+        assert journal.stats().commits == 2
+    assert verify_journal(station_dir / "journal.db").ok
+
+
+def test_a_cancelled_caller_does_not_fail_the_others_in_its_group(station_dir: Path) -> None:
+    clock = PausableClock()
+    with Journal(station_dir, site="ams-1", station="dock-1", now=clock) as journal:
+        clock.armed.set()
+        results: dict[str, int] = {}
+        first = threading.Thread(
+            target=lambda: results.update(first=journal.append(draft(i=0)).seq)
+        )
+        first.start()
+        assert clock.holding.wait(10)
+
+        async def cancel_one() -> None:
+            task = asyncio.ensure_future(journal.append_async(draft(i=1)))
+            await asyncio.sleep(0)  # the append is now queued
+            task.cancel()
+            await asyncio.sleep(0)
+
+        asyncio.run(cancel_one())
+        last = threading.Thread(target=lambda: results.update(last=journal.append(draft(i=2)).seq))
+        last.start()
+        wait_for_queue(journal, 2)
+        clock.release.set()
+        first.join()
+        last.join()
+        assert results == {"first": 1, "last": 2}
+        assert [e.payload["i"] for e in journal.reader.events()] == [0, 2]
+    assert verify_journal(station_dir / "journal.db").ok
+
+
+def test_appends_racing_close_either_land_or_are_refused(station_dir: Path) -> None:
+    journal = Journal(station_dir, site="ams-1", station="dock-1")
+    landed: list[int] = []
+    refused: list[Exception] = []
+
+    def keep_appending() -> None:
+        for i in range(10_000):
+            try:
+                landed.append(journal.append(draft(i=i), timeout=10).seq)
+            except JournalClosedError as exc:
+                refused.append(exc)
+                return
+
+    workers = [threading.Thread(target=keep_appending) for _ in range(4)]
+    for t in workers:
         t.start()
-    for t in threads:
-        t.join()
-    assert sorted(good) == list(range(1, 12)) and len(errors) == 1
+    time.sleep(0.05)
+    journal.close()
+    for t in workers:
+        t.join(15)
+        assert not t.is_alive(), "an append racing close() never returned"
+    assert len(refused) == 4
+    with JournalReader(station_dir / "journal.db") as reader:
+        assert sorted(landed) == list(range(1, reader.size() + 1))
+        latest = reader.latest_checkpoint()
+        assert latest is not None and latest.size == reader.size()
+
+
+def test_a_failed_startup_checkpoint_releases_the_journal(station_dir: Path) -> None:
+    policy = JournalPolicy(checkpoint_every_events=1000, checkpoint_every_seconds=3600)
+    with Journal(station_dir, site="ams-1", station="dock-1", policy=policy) as journal:
+        journal.append_many([draft(i=i) for i in range(5)])
+        journal.checkpoint()
+        journal.append(draft(i=5))
+        # Leave seq 6 unsigned, as a power cut before the next checkpoint would.
+        conn = raw(station_dir)
+        conn.execute(
+            "CREATE TRIGGER no_signing BEFORE INSERT ON checkpoints "
+            "BEGIN SELECT RAISE(ABORT, 'storage refused the checkpoint'); END"
+        )
+    for _ in range(2):  # the second attempt must meet the same fault, not a stale lock
+        with pytest.raises(JournalError, match="storage refused the checkpoint"):
+            Journal(station_dir, policy=policy)
+    conn.execute("DROP TRIGGER no_signing")
+    with Journal(station_dir, policy=policy) as journal:
+        assert journal.stats().signed_size == 6
+
+
+def test_the_shared_reader_survives_a_caller_closing_it(journal: Journal) -> None:
+    journal.append(draft())
+    with journal.reader as reader:
+        assert reader.size() == 1
+    journal.append(draft())
+    assert journal.checkpoint() is not None
+    assert journal.reader.size() == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [("site", "ams 1"), ("station", "x" * 65), ("station", "../dock"), ("site", "")],
+)
+def test_site_and_station_ids_are_checked_before_anything_is_created(
+    station_dir: Path, kind: str, value: str
+) -> None:
+    ids = {"site": "ams-1", "station": "dock-1", kind: value}
+    with pytest.raises(JournalInputError, match=f"{kind} id"):
+        Journal(station_dir, **ids)
+    assert not (station_dir / "journal.db").exists()
+
+
+def test_a_float_that_would_not_verify_is_refused_and_others_are_kept(journal: Journal) -> None:
+    with pytest.raises(JournalInputError, match="does not read back as itself"):
+        journal.append(draft(grams=1e20))
+    kept = journal.append(draft(tare_fraction=0.25, grams="412.5"))
+    assert kept.seq == 1
     assert verify_journal(journal.path).ok
+
+
+def test_a_refused_payload_does_not_echo_its_values() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        EventDraft.model_validate(
+            {"type": "operator.signed_in", "subject": "op-1", "operator": "op-1",
+             "payload": {"badge": {"pin": "4321"}}}
+        )  # fmt: skip
+    assert "4321" not in str(refused.value)
 
 
 def test_append_async_from_an_event_loop(journal: Journal) -> None:

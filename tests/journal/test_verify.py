@@ -51,7 +51,7 @@ def test_edited_payload_is_named(filled: Path) -> None:
     assert "do not hash" in (report.problem or "")
 
 
-def test_edit_with_recomputed_hash_breaks_the_link_and_the_signed_root(filled: Path) -> None:
+def test_edit_with_recomputed_hash_breaks_the_link(filled: Path) -> None:
     import rfc8785
 
     conn = tamper(filled)
@@ -101,7 +101,6 @@ def test_checkpoint_signed_by_another_key_is_refused(filled: Path) -> None:
     last_size = conn.execute("SELECT max(size) FROM checkpoints").fetchone()[0]
     assert last_size == EVENTS
     conn.execute("DELETE FROM checkpoints WHERE size = ?", (last_size,))
-    root = conn.execute("SELECT root FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()[0]
     intruder = Signer.generate("ams-1/dock-1")
     # A well-formed checkpoint at a size the log has, signed with a key that is not the station's.
     from edge.journal.reader import JournalReader
@@ -111,7 +110,6 @@ def test_checkpoint_signed_by_another_key_is_refused(filled: Path) -> None:
     conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, 'x')", (EVENTS, true_root, note))
     report = verify_journal(filled / "journal.db")
     assert report.first_bad_seq == EVENTS and "does not verify" in (report.problem or "")
-    assert root != true_root
 
 
 def test_verifying_against_a_key_you_trust_refuses_a_journal_signed_by_another(
@@ -134,3 +132,10 @@ def test_altered_blob_is_named(station_dir: Path) -> None:
     blobs.path(sha).write_bytes(b"evidence photo bytes, retouched")
     report = verify_journal(station_dir / "journal.db", blobs=blobs)
     assert report.first_bad_seq == 2 and sha in (report.problem or "")
+
+
+def test_a_body_that_is_not_an_event_is_named_not_a_crash(filled: Path) -> None:
+    conn = tamper(filled)
+    conn.execute("UPDATE events SET body = '[]', hash = ? WHERE seq = 12", (leaf_hash(b"[]"),))
+    report = verify_journal(filled / "journal.db")
+    assert report.first_bad_seq == 12 and "not a valid custody event" in (report.problem or "")
