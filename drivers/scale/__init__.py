@@ -1,0 +1,23 @@
+"""Serial scales: protocols (pure parsers), the stable-weight rule, and the port adapter."""
+
+from drivers.scale.acceptance import StableWeightFilter
+from drivers.scale.continuous import Continuous
+from drivers.scale.mtsics import MtSics
+from drivers.scale.protocol import CommandResult, Info, ScaleProtocol, SerialSettings
+from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
+from drivers.scale.toledo8217 import Toledo8217
+
+__all__ = [
+    "CommandResult",
+    "Continuous",
+    "FrameError",
+    "Info",
+    "MtSics",
+    "ScaleProtocol",
+    "ScaleReading",
+    "ScaleState",
+    "SerialSettings",
+    "StableWeightFilter",
+    "Toledo8217",
+    "to_grams",
+]

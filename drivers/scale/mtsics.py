@@ -1,0 +1,103 @@
+"""Mettler Toledo MT-SICS (level 0/1): SI polling, Z and T; CR LF framed text lines.
+
+Replies: `S S <value> <unit>` stable, `S D …` dynamic, `S I` not executable now, `S +`
+overload, `S -` underload; `Z A` zeroed; `T S <value> <unit>` tared; `ES`/`ET`/`EL` errors;
+`I4 A "<serial>"` after a reset or power-on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from drivers.scale.framing import Framer
+from drivers.scale.protocol import CommandResult, Info, Output, SerialSettings
+from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
+
+_GENERAL_ERRORS = {
+    "ES": "syntax error: the scale did not recognise the command",
+    "ET": "transmission error: check baud rate, parity and cable",
+    "EL": "logical error: the scale cannot execute the command",
+}
+_NOT_EXECUTABLE = "not executable now (scale busy, or no stability before its timeout)"
+
+
+@dataclass
+class MtSics:
+    name: str = "mtsics"
+    serial: SerialSettings = field(default_factory=SerialSettings)  # 9600 8N1, as drivers use
+    _framer: Framer = field(default_factory=lambda: Framer(end=b"\r\n", max_length=64))
+
+    def poll(self) -> bytes:
+        return b"SI\r\n"
+
+    def zero(self) -> bytes:
+        return b"Z\r\n"
+
+    def tare(self) -> bytes:
+        return b"T\r\n"
+
+    def feed(self, data: bytes) -> list[Output]:
+        out: list[Output] = []
+        for chunk, is_frame in self._framer.feed(data):
+            out.append(self._parse(chunk) if is_frame else FrameError(chunk, "no CR LF frame"))
+        return out
+
+    def _parse(self, frame: bytes) -> Output:
+        try:
+            text = frame[:-2].decode("ascii")
+        except UnicodeDecodeError:
+            return FrameError(frame, "not ASCII")
+        tokens = text.split()
+        if not tokens:
+            return FrameError(frame, "empty line")
+        head, rest = tokens[0], tokens[1:]
+        if head in _GENERAL_ERRORS and not rest:
+            return ScaleReading(
+                None, False, ScaleState.ERROR, frame, f"{head}: {_GENERAL_ERRORS[head]}"
+            )
+        if head == "S":
+            return self._weight(frame, rest)
+        if head in ("Z", "T"):
+            return self._command("zero" if head == "Z" else "tare", frame, rest)
+        if head == "I4" and rest[:1] == ["A"]:
+            serial_number = " ".join(rest[1:]).strip('"')
+            return Info(f"scale reset or powered on (serial {serial_number})", frame)
+        return FrameError(frame, f"unexpected reply {text[:20]!r}")
+
+    def _weight(self, frame: bytes, rest: list[str]) -> Output:
+        status = rest[0] if rest else ""
+        if status in ("S", "D") and len(rest) == 3:
+            try:
+                grams = to_grams(rest[1], rest[2])
+            except ValueError as exc:
+                return FrameError(frame, str(exc))
+            return ScaleReading(grams, status == "S", ScaleState.OK, frame)
+        if status in ("S", "D") and len(rest) >= 2 and rest[1] == "Error":
+            return ScaleReading(
+                None, False, ScaleState.ERROR, frame, f"scale error {' '.join(rest[2:])}"
+            )
+        if len(rest) == 1 and status == "+":
+            return ScaleReading(None, False, ScaleState.OVER, frame, "overload")
+        if len(rest) == 1 and status == "-":
+            return ScaleReading(None, False, ScaleState.UNDER, frame, "underload (is the pan on?)")
+        if len(rest) == 1 and status == "I":
+            return ScaleReading(None, False, ScaleState.ERROR, frame, _NOT_EXECUTABLE)
+        return FrameError(frame, "malformed weight reply")
+
+    def _command(self, command: Literal["zero", "tare"], frame: bytes, rest: list[str]) -> Output:
+        status = rest[0] if rest else ""
+        if (command == "zero" and status == "A" and len(rest) == 1) or (
+            command == "tare" and status == "S" and len(rest) == 3
+        ):
+            detail = "zeroed" if command == "zero" else f"tare {rest[1]} {rest[2]}"
+            return CommandResult(command, True, detail, frame)
+        reasons = {
+            "I": _NOT_EXECUTABLE,
+            "+": "above the allowed range",
+            "-": "below the allowed range",
+            "L": "refused",
+        }
+        if status in reasons and len(rest) == 1:
+            return CommandResult(command, False, reasons[status], frame)
+        return FrameError(frame, f"malformed {command} reply")

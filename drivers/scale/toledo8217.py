@@ -1,0 +1,90 @@
+"""Toledo 8217 (PS60-style shipping and retail scales): `W` polling, 7E1, STX … CR frames.
+
+`W` → `<STX>01.234<CR>` (gross, stable; `N` appended when net), or `<STX>?<status><CR>` when
+there is no valid weight. Status byte: bit 0 motion, 1 over capacity, 2 under zero, 3 outside
+zero capture range, 4 centre of zero; bits 5 and 6 differ between makes (net flag, "always 1",
+"bad command") and bit 7 is parity, so only bits 0-4 are read. The reply carries no unit: the
+profile says whether the scale is set to kg or lb.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from drivers.scale.framing import Framer
+from drivers.scale.protocol import CommandResult, Output, SerialSettings
+from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
+
+MOTION, OVER_CAPACITY, UNDER_ZERO, OUTSIDE_ZERO_CAPTURE, CENTRE_OF_ZERO = (1 << i for i in range(5))
+_WEIGHT = re.compile(r"^ *([0-9]*\.[0-9]+)(N?)$")
+
+
+def describe_status(status: int) -> str:
+    names = [
+        (MOTION, "in motion"),
+        (OVER_CAPACITY, "over capacity"),
+        (UNDER_ZERO, "under zero"),
+        (OUTSIDE_ZERO_CAPTURE, "outside zero capture range"),
+        (CENTRE_OF_ZERO, "centre of zero"),
+    ]
+    return ", ".join(name for bit, name in names if status & bit) or "no flags"
+
+
+@dataclass
+class Toledo8217:
+    unit: Literal["kg", "lb"] = "kg"
+    name: str = "toledo8217"
+    serial: SerialSettings = field(default_factory=lambda: SerialSettings(bytesize=7, parity="E"))
+    _framer: Framer = field(default_factory=lambda: Framer(end=b"\r", start=b"\x02", max_length=16))
+    _pending: Literal["weight", "zero", "tare"] = "weight"
+
+    def poll(self) -> bytes:
+        self._pending = "weight"
+        return b"W"
+
+    def zero(self) -> bytes:
+        self._pending = "zero"
+        return b"Z"
+
+    def tare(self) -> bytes:
+        self._pending = "tare"
+        return b"T"
+
+    def feed(self, data: bytes) -> list[Output]:
+        # A host whose port is set to 8N1 sees the even-parity bit as bit 7: drop it.
+        seven_bit = bytes(b & 0x7F for b in data)
+        out: list[Output] = []
+        for chunk, is_frame in self._framer.feed(seven_bit):
+            out.append(self._parse(chunk) if is_frame else FrameError(chunk, "no STX … CR frame"))
+        return out
+
+    def _parse(self, frame: bytes) -> Output:
+        body = frame[1:-1]
+        if body[:1] == b"?" and len(body) == 2:
+            return self._status(frame, body[1] & 0x1F)
+        if self._pending != "weight":
+            return FrameError(frame, f"weight reply while waiting for {self._pending}")
+        match = _WEIGHT.fullmatch(body.decode("ascii", "replace"))
+        if not match:
+            return FrameError(frame, "malformed weight")
+        grams = to_grams(match.group(1), self.unit)
+        return ScaleReading(grams, True, ScaleState.OK, frame, "net" if match.group(2) else "gross")
+
+    def _status(self, frame: bytes, status: int) -> Output:
+        detail = describe_status(status)
+        if self._pending in ("zero", "tare"):
+            command = self._pending
+            self._pending = "weight"
+            ok = not status & (MOTION | OVER_CAPACITY | OUTSIDE_ZERO_CAPTURE)
+            if command == "zero":
+                ok = ok and bool(status & CENTRE_OF_ZERO)
+            return CommandResult(command, ok, detail, frame)
+        if status & OVER_CAPACITY:
+            return ScaleReading(None, False, ScaleState.OVER, frame, detail)
+        if status & UNDER_ZERO:
+            return ScaleReading(None, False, ScaleState.UNDER, frame, detail)
+        if status & MOTION:
+            return ScaleReading(None, False, ScaleState.OK, frame, detail)
+        return ScaleReading(None, False, ScaleState.ERROR, frame, f"no weight ({detail})")
