@@ -1,0 +1,1 @@
+"""Simulated devices at the hardware edge (pty scales, …), for tests and the demo."""
