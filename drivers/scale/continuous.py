@@ -39,10 +39,7 @@ class Continuous:
         return b"T\r\n" if self.variant == "and" else None
 
     def feed(self, data: bytes) -> list[Output]:
-        out: list[Output] = []
-        for chunk, is_frame in self._framer.feed(data):
-            out.append(self._parse(chunk) if is_frame else FrameError(chunk, "no CR LF frame"))
-        return out
+        return self._framer.parse(data, self._parse, "no CR LF frame")
 
     def _parse(self, frame: bytes) -> Output:
         try:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from drivers.scale.reading import FrameError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,3 +52,10 @@ class Framer:
                 out.append((frame, False))
             else:
                 out.append((frame, True))
+
+    def parse(self, data: bytes, parse: Callable[[bytes], T], garbage: str) -> list[T | FrameError]:
+        """Feed bytes; each complete frame goes through `parse`, garbage becomes a FrameError."""
+        return [
+            parse(chunk) if is_frame else FrameError(chunk, garbage)
+            for chunk, is_frame in self.feed(data)
+        ]

@@ -55,10 +55,7 @@ class Toledo8217:
     def feed(self, data: bytes) -> list[Output]:
         # A host whose port is set to 8N1 sees the even-parity bit as bit 7: drop it.
         seven_bit = bytes(b & 0x7F for b in data)
-        out: list[Output] = []
-        for chunk, is_frame in self._framer.feed(seven_bit):
-            out.append(self._parse(chunk) if is_frame else FrameError(chunk, "no STX … CR frame"))
-        return out
+        return self._framer.parse(seven_bit, self._parse, "no STX … CR frame")
 
     def _parse(self, frame: bytes) -> Output:
         body = frame[1:-1]
