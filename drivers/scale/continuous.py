@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from drivers.scale.framing import Framer
+from drivers.scale.framing import Framer, ascii_line
 from drivers.scale.protocol import Info, Output, SerialSettings
 from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
 
@@ -42,10 +42,9 @@ class Continuous:
         return self._framer.parse(data, self._parse, "no CR LF frame")
 
     def _parse(self, frame: bytes) -> Output:
-        try:
-            text = frame[:-2].decode("ascii")
-        except UnicodeDecodeError:
-            return FrameError(frame, "not ASCII")
+        text = ascii_line(frame)
+        if isinstance(text, FrameError):
+            return text
         if self.variant == "and":
             return self._and(frame, text)
         match = _INDICATOR.fullmatch(text)

@@ -59,3 +59,11 @@ class Framer:
             parse(chunk) if is_frame else FrameError(chunk, garbage)
             for chunk, is_frame in self.feed(data)
         ]
+
+
+def ascii_line(frame: bytes) -> str | FrameError:
+    """A CR LF terminated frame as text, or why it is not text."""
+    try:
+        return frame[:-2].decode("ascii")
+    except UnicodeDecodeError:
+        return FrameError(frame, "not ASCII")

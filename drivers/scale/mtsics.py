@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from drivers.scale.framing import Framer
+from drivers.scale.framing import Framer, ascii_line
 from drivers.scale.protocol import CommandResult, Info, Output, SerialSettings
 from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
 
@@ -41,10 +41,9 @@ class MtSics:
         return self._framer.parse(data, self._parse, "no CR LF frame")
 
     def _parse(self, frame: bytes) -> Output:
-        try:
-            text = frame[:-2].decode("ascii")
-        except UnicodeDecodeError:
-            return FrameError(frame, "not ASCII")
+        text = ascii_line(frame)
+        if isinstance(text, FrameError):
+            return text
         tokens = text.split()
         if not tokens:
             return FrameError(frame, "empty line")

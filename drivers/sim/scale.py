@@ -172,37 +172,28 @@ class ScaleSimulator:
             self.state.commands.append(command)
         if command in (b"SI", b"S", b"W"):
             return self._frame()
-        if command == b"Z":
+        if command in (b"Z", b"T") and self.protocol in ("mtsics", "toledo8217"):
+            # Like the real scales: zero and tare apply only while the load is stable.
             shown, stable, _ = self._reading()
-            if self.protocol == "mtsics":
-                if not stable:
-                    return b"Z I\r\n"
+            if stable:
                 with self._lock:
-                    self.state.zero_offset += shown
-                return b"Z A\r\n"
-            if self.protocol == "toledo8217":
-                if not stable:
-                    return b"\x02?" + _even_parity(bytes([0x41])) + b"\r"
-                with self._lock:
-                    self.state.zero_offset += shown
-                return _even_parity(b"\x02?" + bytes([0x50]) + b"\r")
-            return None
-        if command == b"T":
-            shown, stable, _ = self._reading()
-            if self.protocol == "mtsics":
-                if not stable:
-                    return b"T I\r\n"
-                with self._lock:
-                    self.state.tare += shown
-                return f"T S {shown:>10.2f} g\r\n".encode()
-            if self.protocol == "toledo8217":
-                with self._lock:
-                    self.state.tare += shown
-                return _even_parity(b"\x02?" + bytes([0x40]) + b"\r")
-            return None
+                    if command == b"Z":
+                        self.state.zero_offset += shown
+                    else:
+                        self.state.tare += shown
+            return self._command_reply(command, stable, shown)
         if self.protocol == "mtsics":
             return b"ES\r\n"
         return None
+
+    def _command_reply(self, command: bytes, done: bool, shown: Decimal) -> bytes:
+        if self.protocol == "mtsics":
+            if not done:
+                return command + b" I\r\n"
+            return b"Z A\r\n" if command == b"Z" else f"T S {shown:>10.2f} g\r\n".encode()
+        # 8217 answers with its status byte: motion (0x41), or centre of zero after a zero.
+        status = 0x41 if not done else (0x50 if command == b"Z" else 0x40)
+        return _even_parity(b"\x02?" + bytes([status]) + b"\r")
 
     def _frame(self) -> bytes:
         shown, stable, over = self._reading()

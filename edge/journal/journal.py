@@ -42,6 +42,7 @@ from edge.journal.keys import load_or_create_signer
 from edge.journal.note import (
     Checkpoint,
     NoteError,
+    Signer,
     Verifier,
     check_key_name,
     open_checkpoint,
@@ -165,8 +166,9 @@ class Journal:
             if quick != "ok":
                 raise translate(sqlite3.DatabaseError(quick), self.path)
             migrate(self._conn, self.path)
-            self.site, self.station, self.origin = self._load_or_init_meta(site, station, origin)
-            self.signer = load_or_create_signer(data_dir / "keys", self.origin)
+            self.site, self.station, self.origin, self.signer = self._load_or_init_meta(
+                site, station, origin
+            )
             self._check_key()
             self.blobs = BlobStore(data_dir / "blobs")
             self._state = self._startup_check()
@@ -258,7 +260,8 @@ class Journal:
 
     def _load_or_init_meta(
         self, site: str | None, station: str | None, origin: str | None
-    ) -> tuple[str, str, str]:
+    ) -> tuple[str, str, str, Signer]:
+        """The journal's identity and the station key, loaded (or created) once."""
         assert self._conn is not None
         meta = dict(self._conn.execute("SELECT key, value FROM journal_meta").fetchall())
         if meta:
@@ -268,7 +271,8 @@ class Journal:
                         f"journal at {self.path} belongs to {name} {meta.get(name)!r}, "
                         f"not {given!r}"
                     )
-            return meta["site"], meta["station"], meta["origin"]
+            signer = load_or_create_signer(self.data_dir / "keys", meta["origin"])
+            return meta["site"], meta["station"], meta["origin"], signer
         if not site or not station:
             raise JournalError(
                 f"no journal at {self.path} yet: give a site and station to create one"
@@ -291,7 +295,7 @@ class Journal:
                 self._conn.execute("ROLLBACK")
             raise translate(exc, self.path) from exc
         log.info("created journal path=%s site=%s station=%s", self.path, site, station)
-        return site, station, origin
+        return site, station, origin, signer
 
     def _check_key(self) -> None:
         assert self._conn is not None
