@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-# Debian packages the current code needs. Later issues add mosquitto, libzbar0, postgresql,
-# chromium here as their code lands.
-APT_PACKAGES=(python3 python3-venv python3-dev sqlite3 ca-certificates)
+# Debian packages the current code needs: the MQTT hub (mosquitto, and its clients for
+# debugging), zbar for pyzbar, a compiler and kernel headers to build evdev. Later issues add
+# postgresql and chromium here as their code lands.
+APT_PACKAGES=(python3 python3-venv python3-dev sqlite3 ca-certificates
+    mosquitto mosquitto-clients libzbar0 gcc linux-libc-dev)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
