@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge.journal import EventDraft, Journal
+from tests.broker import broker  # noqa: F401  (the private Mosquitto fixture)
 
 
 def draft(
@@ -37,3 +39,21 @@ def journal(station_dir: Path) -> Iterator[Journal]:
 def edge_cli() -> list[str]:
     """How to run the `edge` command as a user would: a separate process."""
     return [sys.executable, "-m", "edge"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 640 KiB filesystem, so 'disk full' is the kernel's ENOSPC, not a simulation."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=640k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"needs root (CAP_SYS_ADMIN) to mount a small tmpfs: {result.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)

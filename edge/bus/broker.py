@@ -1,0 +1,215 @@
+"""The station's private Mosquitto: its config, ACL and password file, and running it.
+
+The same renderer writes the production files (`systemd/mosquitto/`, installed to
+/etc/edge/mosquitto by `edge bus setup`) and the ones tests and the demo use in a temp folder,
+so what is tested is what runs on a Pi.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Who may connect, and what each may do under edge/{site}/{station}/.
+CLIENT_USERS = ("hub", "drivers", "camera", "screen")
+CREDENTIALS_FILE = "mqtt-credentials.json"
+
+ACL_TEMPLATE = """\
+# Mosquitto ACL for one station, rendered by `edge bus setup` with its site and station ids.
+# Nothing is allowed that is not listed: a driver cannot publish for another station,
+# and only the hub writes the custody journal topic.
+
+user hub
+topic readwrite edge/{site}/{station}/#
+
+user drivers
+topic write edge/{site}/{station}/dev/#
+topic read edge/{site}/{station}/cmd/#
+
+user camera
+topic write edge/{site}/{station}/dev/#
+topic read edge/{site}/{station}/cmd/#
+
+user screen
+topic read edge/{site}/{station}/#
+"""
+
+
+class BrokerError(Exception):
+    """Mosquitto is missing, would not start, or its files cannot be written."""
+
+
+@dataclass(frozen=True)
+class BrokerLayout:
+    """Where one broker's files live; production uses /etc/edge/mosquitto, /var/lib/edge."""
+
+    config_dir: Path
+    data_dir: Path
+    port: int = 1883
+    bind: str = "127.0.0.1"
+
+    @property
+    def conf(self) -> Path:
+        return self.config_dir / "edge.conf"
+
+    @property
+    def acl(self) -> Path:
+        return self.config_dir / "acl"
+
+    @property
+    def passwd(self) -> Path:
+        return self.config_dir / "passwd"
+
+
+PRODUCTION = BrokerLayout(Path("/etc/edge/mosquitto"), Path("/var/lib/edge/mosquitto"))
+
+
+def render_config(layout: BrokerLayout, *, run_as: str | None = None) -> str:
+    """mosquitto.conf for the station broker (Mosquitto 2.0, as Debian 12 ships it)."""
+    user_line = f"user {run_as}\n" if run_as else ""
+    return f"""\
+# The station's private MQTT broker. Written by `edge bus setup`; edit the renderer instead.
+{user_line}per_listener_settings false
+allow_anonymous false
+password_file {layout.passwd}
+acl_file {layout.acl}
+
+listener {layout.port} {layout.bind}
+protocol mqtt
+
+# Keep sessions and queued QoS 1 messages across restarts. Saving on every change costs a small
+# file write per message; the queue is near-empty on a healthy station.
+persistence true
+persistence_location {layout.data_dir}/
+autosave_on_changes true
+autosave_interval 1
+persistent_client_expiration 7d
+max_queued_messages 100000
+max_inflight_messages 20
+retain_available true
+
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+connection_messages true
+"""
+
+
+def render_acl(site: str, station: str) -> str:
+    return ACL_TEMPLATE.format(site=site, station=station)
+
+
+def load_or_create_credentials(keys_dir: Path) -> dict[str, str]:
+    """One random password per client user, in the station's keys folder (mode 0600)."""
+    path = keys_dir / CREDENTIALS_FILE
+    if path.exists():
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or set(data) != set(CLIENT_USERS):
+            raise BrokerError(f"{path} is not a credentials file for {', '.join(CLIENT_USERS)}")
+        return {str(k): str(v) for k, v in data.items()}
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    creds = {user: secrets.token_urlsafe(24) for user in CLIENT_USERS}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(creds, out, indent=2)
+    return creds
+
+
+def write_passwd(path: Path, credentials: dict[str, str]) -> None:
+    """Hash the passwords with Mosquitto's own tool (PBKDF2-SHA512), never by hand."""
+    tool = shutil.which("mosquitto_passwd")
+    if tool is None:
+        raise BrokerError("mosquitto_passwd not found: apt-get install mosquitto")
+    path.unlink(missing_ok=True)
+    for i, (user, password) in enumerate(sorted(credentials.items())):
+        args = [tool, *(["-c"] if i == 0 else []), "-b", str(path), user, password]
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise BrokerError(f"mosquitto_passwd failed for {user}: {done.stderr.strip()}")
+    path.chmod(0o600)
+
+
+def write_broker_files(
+    layout: BrokerLayout,
+    *,
+    site: str,
+    station: str,
+    credentials: dict[str, str],
+    run_as: str | None = None,
+) -> None:
+    layout.config_dir.mkdir(parents=True, exist_ok=True)
+    layout.data_dir.mkdir(parents=True, exist_ok=True)
+    layout.conf.write_text(render_config(layout, run_as=run_as))
+    layout.acl.write_text(render_acl(site, station))
+    write_passwd(layout.passwd, credentials)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PrivateBroker:
+    """A Mosquitto child process on its own config: the demo's hub and the tests' broker."""
+
+    def __init__(self, layout: BrokerLayout, log_path: Path) -> None:
+        self.layout = layout
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_within: float = 10.0) -> None:
+        binary = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
+        if binary is None:
+            raise BrokerError("mosquitto not found: apt-get install mosquitto")
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [binary, "-c", str(self.layout.conf)], stdout=log_file, stderr=log_file
+            )
+        deadline = time.monotonic() + ready_within
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BrokerError(
+                    f"mosquitto exited with {self.process.returncode}: "
+                    f"{self.log_path.read_text(errors='replace')[-2000:]}"
+                )
+            try:
+                with socket.create_connection((self.layout.bind, self.layout.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on port {self.layout.port} in time")
+
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM saves the persistence file; `kill=True` is a crash (SIGKILL)."""
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

@@ -1,0 +1,352 @@
+"""The station's MQTT client on paho-mqtt 2.x: MQTT v5, persistent session, durable QoS 1.
+
+Paho runs its network loop on its own thread (`loop_start`); every callback here only hands
+work to the asyncio loop with `call_soon_threadsafe`, so a slow or failing handler can neither
+block the network thread nor kill it. `connect_async` means a broker that is down at boot is
+retried with backoff instead of raising. Subscriptions are (re)made in `on_connect`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.bus.outbox import Outbox, OutboxEntry
+from edge.bus.payloads import PayloadError, decode
+from edge.bus.topics import TopicError, Topics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, Any], Awaitable[None] | None]
+RawHandler = Callable[[str, bytes], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class BusConfig:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    session_expiry_s: int = 24 * 3600  # the broker keeps our subscriptions and queued QoS 1
+    keepalive_s: int = 15
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 30
+
+
+@dataclass
+class BusStats:
+    connected: bool = False
+    connects: int = 0
+    last_error: str = ""
+    received: int = 0
+    malformed: int = 0
+    handler_errors: int = 0
+    refused: int = 0
+    acknowledged: int = 0
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class _Subscription:
+    topic_filter: str
+    qos: int
+    handler: RawHandler
+
+
+@dataclass
+class BusClient:
+    """One connection to the station's broker. Create, `subscribe…`, then `start()`."""
+
+    config: BusConfig
+    topics: Topics
+    outbox: Outbox | None = None
+    will: Will | None = None
+    online_payload: bytes | None = None  # published retained to will.topic on every connect
+    # Acknowledge a QoS 1 message only after every handler has finished with it (the hub acks
+    # after the journal append), so a consumer killed mid-way gets it again from its session.
+    manual_ack: bool = False
+    stats: BusStats = field(default_factory=BusStats)
+    _subscriptions: list[_Subscription] = field(default_factory=list)
+    _in_flight: dict[int, int] = field(default_factory=dict)  # paho mid → outbox entry id
+    _acks: list[tuple[int, ReasonCode | None]] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _outbox_writer: concurrent.futures.ThreadPoolExecutor | None = None
+    _client: mqtt.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.config.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=self.manual_ack,
+        )
+        if self.config.username is not None:
+            client.username_pw_set(self.config.username, self.config.password)
+        if self.will is not None:
+            client.will_set(self.will.topic, self.will.payload, qos=1, retain=True)
+        client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        client.on_connect_fail = self._on_connect_fail
+        self._client = client
+
+    # -- set-up --
+
+    def subscribe_raw(self, topic_filter: str, handler: RawHandler, qos: int = 1) -> None:
+        """Call `handler(topic, payload)` on the event loop for every message on the filter."""
+        self._subscriptions.append(_Subscription(topic_filter, qos, handler))
+        if self.stats.connected:
+            self._client.subscribe(topic_filter, qos)
+
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
+        """Like `subscribe_raw`, with the payload decoded into its model for the topic kind.
+
+        A topic outside the scheme or a malformed payload is counted, logged and dropped.
+        """
+
+        def decoded(topic: str, payload: bytes) -> Awaitable[None] | None:
+            try:
+                kind = self.topics.parse(topic).kind
+                model = decode(kind, payload)
+            except (TopicError, PayloadError) as exc:
+                self.stats.malformed += 1
+                log.warning("malformed message dropped topic=%s error=%s", topic, exc)
+                return None
+            return handler(topic, model)
+
+        self.subscribe_raw(topic_filter, decoded, qos)
+
+    def start(self) -> None:
+        """Connect in the background (retrying while the broker is away) and replay the outbox."""
+        self._loop = asyncio.get_running_loop()
+        self._outbox_writer = concurrent.futures.ThreadPoolExecutor(1, "outbox")
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        self._client.connect_async(
+            self.config.host,
+            self.config.port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self._client.loop_start()
+        if self.outbox is not None:
+            replay = self.outbox.pending()
+            if replay:
+                log.info("replaying %d unacknowledged readings from the outbox", len(replay))
+            for entry in replay:
+                self._publish_entry(entry)
+
+    async def wait_connected(self, within: float) -> bool:
+        try:
+            async with asyncio.timeout(within):
+                await self._connected.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self, offline_payload: bytes | None = None) -> None:
+        """Say goodbye cleanly (a clean disconnect does not fire the will, so say it ourselves)."""
+        if offline_payload is not None and self.will is not None and self.stats.connected:
+            info = self._client.publish(self.will.topic, offline_payload, qos=1, retain=True)
+            await asyncio.to_thread(_wait_published, info, 2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self._outbox_writer is not None:
+            self._outbox_writer.shutdown(wait=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- publishing --
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+        """Fire and forget (live readings, status); paho queues QoS 1 while disconnected."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    async def publish_custody(
+        self, device_id: str, topic: str, payload_for_seq: Callable[[int], bytes]
+    ) -> OutboxEntry:
+        """Write to the outbox (off the loop, in order), then publish QoS 1 until PUBACK."""
+        if self.outbox is None or self._outbox_writer is None:
+            raise RuntimeError("publish_custody needs an outbox and a started client")
+        loop = asyncio.get_running_loop()
+        entry = await loop.run_in_executor(
+            self._outbox_writer, self.outbox.add, device_id, topic, payload_for_seq
+        )
+        self._publish_entry(entry)
+        return entry
+
+    def _publish_entry(self, entry: OutboxEntry) -> None:
+        info = self._client.publish(entry.topic, entry.payload, qos=1)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.error("paho refused to queue outbox entry %d: %s", entry.id, info.rc)
+            return  # stays in the outbox; the next start replays it
+        self._in_flight[info.mid] = entry.id
+
+    # -- paho callbacks (network thread): hand everything to the loop --
+
+    def _to_loop(self, func: Callable[..., None], *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(func, *args)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            self._to_loop(self._failed, f"broker refused connection: {reason_code}")
+            return
+        for sub in self._subscriptions:
+            client.subscribe(sub.topic_filter, sub.qos)
+        if self.will is not None and self.online_payload is not None:
+            client.publish(self.will.topic, self.online_payload, qos=1, retain=True)
+        self._to_loop(self._connected_now, flags.session_present)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._to_loop(self._failed, "broker unreachable; retrying with backoff")
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._to_loop(self._disconnected, str(reason_code))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._to_loop(
+            self._dispatch, message.topic, bytes(message.payload), message.mid, message.qos
+        )
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._to_loop(self._published, mid, reason_code)
+
+    # -- on the loop --
+
+    def _connected_now(self, session_present: bool) -> None:
+        self.stats.connected = True
+        self.stats.connects += 1
+        self.stats.last_error = ""
+        self._connected.set()
+        log.info(
+            "connected to broker %s:%d session_present=%s",
+            self.config.host,
+            self.config.port,
+            session_present,
+        )
+
+    def _failed(self, reason: str) -> None:
+        self.stats.last_error = reason
+        log.warning("mqtt: %s", reason)
+
+    def _disconnected(self, reason: str) -> None:
+        if self.stats.connected:
+            log.warning("disconnected from broker: %s", reason)
+        self.stats.connected = False
+        self._connected.clear()
+
+    def _dispatch(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        self.stats.received += 1
+        pending: list[Awaitable[None]] = []
+        failed = False
+        for sub in self._subscriptions:
+            if not mqtt.topic_matches_sub(sub.topic_filter, topic):
+                continue
+            try:
+                result = sub.handler(topic, payload)
+            except Exception:
+                failed = True
+                self.stats.handler_errors += 1
+                log.exception("message handler failed topic=%s", topic)
+                continue
+            if inspect.isawaitable(result):
+                pending.append(result)
+        if pending:
+            task = asyncio.ensure_future(self._finish(topic, pending, mid, qos, failed))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._ack(mid, qos, failed)
+
+    async def _finish(
+        self, topic: str, pending: list[Awaitable[None]], mid: int, qos: int, failed: bool
+    ) -> None:
+        for result in pending:
+            try:
+                await result
+            except Exception:
+                failed = True
+                self.stats.handler_errors += 1
+                log.exception("message handler failed topic=%s", topic)
+        self._ack(mid, qos, failed)
+
+    def _ack(self, mid: int, qos: int, failed: bool) -> None:
+        if not self.manual_ack or qos == 0:
+            return
+        if failed:  # not acknowledged: the broker sends it again when the session resumes
+            log.error("message mid=%d not acknowledged because a handler failed", mid)
+            return
+        self._client.ack(mid, qos)
+
+    def _published(self, mid: int, reason_code: ReasonCode | None) -> None:
+        entry_id = self._in_flight.pop(mid, None)
+        if entry_id is None or self.outbox is None:
+            return
+        self._acks.append((entry_id, reason_code))
+        if len(self._acks) == 1:  # first ack of a burst: settle them all in one go, later
+            assert self._loop is not None
+            self._loop.call_soon(self._settle_acks)
+
+    def _settle_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        assert self.outbox is not None and self._outbox_writer is not None
+        for entry_id, reason_code in acks:
+            if reason_code is not None and reason_code.is_failure:
+                self.stats.refused += 1
+                log.error(
+                    "broker refused outbox entry %d: %s; kept, not resent", entry_id, reason_code
+                )
+                self._outbox_writer.submit(self.outbox.refuse, entry_id, str(reason_code))
+            else:
+                self.stats.acknowledged += 1
+                self._outbox_writer.submit(self.outbox.acknowledged, entry_id)
+
+
+def _wait_published(info: mqtt.MQTTMessageInfo, timeout: float) -> None:
+    with contextlib.suppress(RuntimeError, ValueError):  # not connected: the will speaks for us
+        info.wait_for_publish(timeout)

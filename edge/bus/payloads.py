@@ -1,0 +1,138 @@
+"""Versioned JSON payloads of the topic scheme, one pydantic model per topic kind.
+
+Every payload carries `v`; a reader refuses a version it does not know rather than guess.
+Readings that become custody carry the driver's `seq` (per device, persistent across
+restarts) so a QoS 1 redelivery or an outbox replay is recognised by device id + seq.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainSerializer, ValidationError
+
+from edge.journal.events import Sha256Hex, format_ts
+
+PAYLOAD_VERSION: Literal[1] = 1
+Timestamp = Annotated[datetime, PlainSerializer(format_ts, return_type=str)]
+DecimalText = Annotated[Decimal, PlainSerializer(str, return_type=str)]
+Seq = Annotated[int, Field(ge=1)]
+
+
+class PayloadError(ValueError):
+    """A payload that is not valid JSON for its topic; the message says what is wrong."""
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    v: Literal[1] = PAYLOAD_VERSION
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class DeviceStatus(_Payload):
+    """Retained on `dev/{id}/status`: what a technician needs to know about one device."""
+
+    kind: str
+    state: Literal["online", "offline", "silent", "error", "attention"]
+    reason: str
+    ts: Timestamp
+    detail: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Scan(_Payload):
+    code: str
+    symbology: str
+    aim: str | None
+    raw_b64: str
+    ts: Timestamp
+    seq: Seq
+    gs1: dict[str, str] = Field(default_factory=dict)
+    imei: str | None = None
+    source: Literal["scanner", "keyboard", "camera"] = "scanner"
+
+    @property
+    def raw(self) -> bytes:
+        return base64.b64decode(self.raw_b64)
+
+
+class Weight(_Payload):
+    grams: DecimalText
+    stable: bool
+    state: Literal["ok", "over", "under", "error"]
+    raw: str  # the frame as the scale sent it (ASCII, non-printables escaped)
+    ts: Timestamp
+    seq: Seq | None = None  # only accepted (stable, repeated) weights are custody readings
+    accepted: bool = False
+
+
+class Photo(_Payload):
+    sha256: Sha256Hex
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    ts: Timestamp
+    seq: Seq
+    request_id: str | None = None
+
+
+class Diag(_Payload):
+    ts: Timestamp
+    seq: Seq
+    platform: Literal["android", "ios"]
+    imei: str | None = None
+    serial: str | None = None
+    model: str | None = None
+    battery_health: str | None = None
+    lock: dict[str, JsonValue] = Field(default_factory=dict)
+    fields: dict[str, JsonValue] = Field(default_factory=dict)  # name → {value, source}
+
+
+class Command(_Payload):
+    """A request on `cmd/{device}/{verb}`; the answer goes to `dev/{device}/reply`."""
+
+    request_id: str = Field(min_length=1, max_length=64)
+    args: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Reply(_Payload):
+    request_id: str
+    verb: str
+    ok: bool
+    message: str
+    ts: Timestamp
+    result: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+READING_MODELS: dict[str, type[_Payload]] = {
+    "dev-status": DeviceStatus,
+    "scan": Scan,
+    "weight": Weight,
+    "photo": Photo,
+    "diag": Diag,
+    "cmd": Command,
+    "reply": Reply,
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def decode(kind: str, data: bytes) -> _Payload:
+    """Parse a payload of topic kind `kind`; `PayloadError` says what is wrong, briefly."""
+    model = READING_MODELS.get(kind)
+    if model is None:
+        raise PayloadError(f"no payload model for topic kind {kind!r}")
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise PayloadError(
+            f"{kind} payload invalid ({exc.error_count()} problem(s)); "
+            f"first: {where}: {first['msg']}"
+        ) from None

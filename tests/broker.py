@@ -1,0 +1,68 @@
+"""A private Mosquitto for tests: the production config renderer, a free port, a temp folder."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from edge.bus.broker import CLIENT_USERS, BrokerLayout, PrivateBroker, free_port, write_broker_files
+from edge.bus.client import BusConfig
+from edge.bus.topics import Topics
+
+SITE = "ams-1"
+STATION = "dock-1"
+
+
+def _have_mosquitto() -> bool:
+    return shutil.which("mosquitto") is not None or Path("/usr/sbin/mosquitto").exists()
+
+
+@dataclass
+class RunningBroker:
+    process: PrivateBroker
+    credentials: dict[str, str]
+    topics: Topics
+
+    @property
+    def port(self) -> int:
+        return self.process.layout.port
+
+    def config(
+        self, user: str, client_id: str | None = None, password: str | None = None
+    ) -> BusConfig:
+        return BusConfig(
+            host="127.0.0.1",
+            port=self.port,
+            client_id=client_id or f"{user}-{secrets.token_hex(4)}",
+            username=user,
+            password=password if password is not None else self.credentials[user],
+            reconnect_min_s=1,
+            reconnect_max_s=2,
+        )
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[RunningBroker]:
+    if not _have_mosquitto():
+        pytest.skip("needs the Debian package mosquitto (make test installs it)")
+    layout = BrokerLayout(tmp_path / "mosquitto", tmp_path / "mosquitto-data", port=free_port())
+    credentials = {user: secrets.token_urlsafe(16) for user in CLIENT_USERS}
+    write_broker_files(
+        layout,
+        site=SITE,
+        station=STATION,
+        credentials=credentials,
+        run_as="root" if os.geteuid() == 0 else None,
+    )
+    process = PrivateBroker(layout, tmp_path / "mosquitto.log")
+    process.start()
+    try:
+        yield RunningBroker(process, credentials, Topics(SITE, STATION))
+    finally:
+        process.stop()
