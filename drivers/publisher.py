@@ -1,0 +1,111 @@
+"""What a driver sees of the bus: publish its status and readings, answer its commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import JsonValue
+
+from edge.bus.client import BusClient
+from edge.bus.outbox import OutboxError
+from edge.bus.payloads import Command, DeviceStatus, Reply, now
+from edge.bus.topics import ReadingKind
+
+log = logging.getLogger(__name__)
+
+
+class CommandFailed(Exception):
+    """A device command could not be done; the message goes back to the requester."""
+
+
+CommandResult = dict[str, JsonValue]
+CommandHandler = Callable[[Command], Awaitable[CommandResult]]
+
+
+@dataclass
+class DevicePublisher:
+    """One device slot's view of the bus. Drivers call it from the event loop only."""
+
+    bus: BusClient
+    device_id: str
+    kind: str
+    commands: dict[str, CommandHandler] = field(default_factory=dict)
+    last_status: DeviceStatus | None = None
+    custody_failures: int = 0
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def status(self, state: str, reason: str, **detail: JsonValue) -> None:
+        """Retained, so a screen that connects later sees the device's current health."""
+        payload = DeviceStatus(
+            kind=self.kind,
+            state=state,
+            reason=reason,
+            ts=now(),
+            detail=detail,
+        )
+        self.last_status = payload
+        self.bus.publish(
+            self.bus.topics.device_status(self.device_id), payload.to_bytes(), qos=1, retain=True
+        )
+
+    def live(self, reading_kind: ReadingKind, payload: bytes) -> None:
+        """A reading nobody must lose sleep over (a moving weight): QoS 0, no outbox."""
+        self.bus.publish(self.bus.topics.reading(self.device_id, reading_kind), payload)
+
+    def custody(self, reading_kind: ReadingKind, payload_for_seq: Callable[[int], bytes]) -> None:
+        """A reading that becomes custody: outbox first, then QoS 1 until PUBACK."""
+        topic = self.bus.topics.reading(self.device_id, reading_kind)
+        task = asyncio.ensure_future(self._custody(topic, payload_for_seq))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _custody(self, topic: str, payload_for_seq: Callable[[int], bytes]) -> None:
+        try:
+            await self.bus.publish_custody(self.device_id, topic, payload_for_seq)
+        except OutboxError as exc:
+            self.custody_failures += 1
+            log.error("custody reading refused device=%s: %s", self.device_id, exc)
+            self.status("error", str(exc))
+
+    def on_command(self, verb: str, handler: CommandHandler) -> None:
+        self.commands[verb] = handler
+
+    async def handle_command(self, verb: str, command: Command) -> None:
+        handler = self.commands.get(verb)
+        if handler is None:
+            known = ", ".join(sorted(self.commands)) or "none"
+            reply = self._reply(
+                command, verb, False, f"{self.kind} has no command {verb!r} (known: {known})"
+            )
+        else:
+            try:
+                result = await handler(command)
+            except CommandFailed as exc:
+                reply = self._reply(command, verb, False, str(exc))
+            except Exception as exc:
+                log.exception("command %s failed device=%s", verb, self.device_id)
+                reply = self._reply(command, verb, False, f"{verb} failed: {exc}")
+            else:
+                reply = self._reply(command, verb, True, f"{verb} done", result)
+        self.bus.publish(self.bus.topics.reading(self.device_id, "reply"), reply.to_bytes(), qos=1)
+
+    def _reply(
+        self,
+        command: Command,
+        verb: str,
+        ok: bool,
+        message: str,
+        result: CommandResult | None = None,
+    ) -> Reply:
+        return Reply(
+            request_id=command.request_id,
+            verb=verb,
+            ok=ok,
+            message=message,
+            ts=now(),
+            result=result or {},
+        )

@@ -1,0 +1,171 @@
+"""The `edge drivers` host end to end: simulated device → driver → Mosquitto → a subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.host import DriverHost
+from drivers.profile import ProfileError, parse_profile
+from drivers.registry import UnknownDriverError, driver_kinds, kind_for
+from drivers.sim.scale import ScaleSimulator
+from edge.bus import BusClient
+from edge.bus.payloads import Command, DeviceStatus, Reply, Weight
+from tests.broker import RunningBroker
+
+WAIT = 10.0
+
+
+def run(coro: Awaitable[None]) -> None:
+    asyncio.run(asyncio.wait_for(coro, 90))  # type: ignore[arg-type]
+
+
+async def until(condition: Callable[[], bool], within: float = WAIT) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def scale_profile(link: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "station": {"site": "ams-1", "station": "dock-1"},
+        "devices": {
+            "dock-scale": {
+                "kind": "scale",
+                "path": str(link),
+                "protocol": "mtsics",
+                "poll_interval": 0.03,
+                **extra,
+            }
+        },
+    }
+
+
+class Hub:
+    """What the hub would see: every message under the station's dev/ topics, decoded."""
+
+    def __init__(self, broker: RunningBroker) -> None:
+        self.client = BusClient(broker.config("hub"), broker.topics)
+        self.messages: list[tuple[str, Any]] = []
+        self.client.subscribe(broker.topics.all_devices, self._got)
+
+    def _got(self, topic: str, model: Any) -> None:
+        self.messages.append((topic, model))
+
+    def of(self, cls: type) -> list[Any]:
+        return [m for _, m in self.messages if isinstance(m, cls)]
+
+    def statuses(self, device: str) -> list[str]:
+        return [
+            m.state for t, m in self.messages if isinstance(m, DeviceStatus) and f"/{device}/" in t
+        ]
+
+    async def start(self) -> None:
+        self.client.start()
+        assert await self.client.wait_connected(WAIT)
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+def link(tmp_path: Path) -> Path:
+    by_id = tmp_path / "serial" / "by-id"
+    by_id.mkdir(parents=True)
+    return by_id / "usb-Mettler_Toledo_Sim-if00-port0"
+
+
+def test_scale_weight_reaches_the_hub_and_survives_unplug(
+    broker: RunningBroker, tmp_path: Path, link: Path
+) -> None:
+    profile = parse_profile(scale_profile(link))
+
+    async def scenario() -> None:
+        hub = Hub(broker)
+        await hub.start()
+        host = DriverHost(profile, "drivers", broker.config("drivers"), tmp_path / "outbox.sqlite")
+        stop = asyncio.Event()
+        with ScaleSimulator("mtsics", link) as sim:
+            running = asyncio.create_task(host.run(stop))
+            sim.place("1250")  # grams on the platter; the scale reports kg
+            await until(lambda: any(w.accepted for w in hub.of(Weight)))
+            accepted = [w for w in hub.of(Weight) if w.accepted]
+            assert [(w.grams, w.stable, w.seq) for w in accepted] == [(Decimal(1250), True, 1)]
+            assert any(not w.accepted for w in hub.of(Weight))  # the live stream, too
+            assert "online" in hub.statuses("dock-scale")
+            sim.unplug()
+            await until(lambda: hub.statuses("dock-scale")[-1] == "offline")
+            sim.plug()
+            await until(lambda: hub.statuses("dock-scale")[-1] == "online")
+            sim.place("2500")
+            await until(lambda: len([w for w in hub.of(Weight) if w.accepted]) == 2)
+            assert [w.seq for w in hub.of(Weight) if w.accepted] == [1, 2]
+            stop.set()
+            await running
+        assert host.bus.outbox is not None and host.bus.outbox.stats().pending == 0
+        await until(lambda: hub.statuses("proc-drivers")[-1:] == ["offline"])
+        await hub.client.stop()
+
+    run(scenario())
+
+
+def test_commands_reach_the_scale_and_are_answered(
+    broker: RunningBroker, tmp_path: Path, link: Path
+) -> None:
+    profile = parse_profile(scale_profile(link))
+
+    async def scenario() -> None:
+        hub = Hub(broker)
+        await hub.start()
+        host = DriverHost(profile, "drivers", broker.config("drivers"), tmp_path / "outbox.sqlite")
+        stop = asyncio.Event()
+        with ScaleSimulator("mtsics", link) as sim:
+            running = asyncio.create_task(host.run(stop))
+            await until(lambda: "online" in hub.statuses("dock-scale"))
+            topics = broker.topics
+            hub.client.publish(
+                topics.command("dock-scale", "tare"), Command(request_id="r-1").to_bytes(), qos=1
+            )
+            hub.client.publish(
+                topics.command("dock-scale", "explode"), Command(request_id="r-2").to_bytes(), qos=1
+            )
+            hub.client.publish(topics.command("dock-scale", "zero"), b"{not json", qos=1)
+            await until(lambda: len(hub.of(Reply)) == 2)
+            replies = {r.request_id: r for r in hub.of(Reply)}
+            assert replies["r-1"].ok and replies["r-1"].verb == "tare"
+            assert any(c.startswith(b"T") for c in sim.commands)  # the scale really got it
+            assert not replies["r-2"].ok and "no command 'explode'" in replies["r-2"].message
+            assert host.bus.stats.malformed == 1
+            stop.set()
+            await running
+        await hub.client.stop()
+
+    run(scenario())
+
+
+def test_profile_mistakes_are_named_before_anything_starts(tmp_path: Path) -> None:
+    link = tmp_path / "scale"
+    with pytest.raises(ProfileError, match="scale protocol 'sics' unknown"):
+        profile = parse_profile(scale_profile(link, protocol="sics"))
+        driver_kinds()["scale"].build(profile.devices[0], None)  # type: ignore[arg-type]
+    with pytest.raises(ProfileError, match=r"devices\.0\.id"):
+        parse_profile(
+            {
+                "station": {"site": "ams-1", "station": "dock-1"},
+                "devices": {"Dock Scale": {"kind": "scale"}},
+            }
+        )
+    with pytest.raises(ProfileError, match="site"):
+        parse_profile({"station": {"site": "ams/1", "station": "dock-1"}})
+    unknown = parse_profile(
+        {
+            "station": {"site": "ams-1", "station": "dock-1"},
+            "devices": {"x": {"kind": "teleporter"}},
+        }
+    )
+    with pytest.raises(UnknownDriverError, match="no driver for kind 'teleporter'"):
+        kind_for(unknown.devices[0], driver_kinds())
