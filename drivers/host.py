@@ -7,7 +7,9 @@ topic and restarted after a pause, without taking the other devices or the proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from edge.bus.client import BusClient, BusConfig, Will
 from edge.bus.outbox import Outbox
 from edge.bus.payloads import Command, DeviceStatus, now
 from edge.bus.topics import Topics
+from edge.systemd_notify import notify, watchdog_interval
 
 log = logging.getLogger(__name__)
 RESERVED_PREFIX = "proc-"  # `dev/proc-drivers/status` is the process's own status and will
@@ -100,12 +103,39 @@ class DriverHost:
         for hosted in self.hosted:
             hosted.task = asyncio.create_task(self._supervise(hosted, stop))
         log.info("%s process hosting %d device(s)", self.process, len(self.hosted))
+        notify(f"READY=1\nSTATUS=hosting {len(self.hosted)} device(s)")
+        watchdog = asyncio.create_task(self._watchdog(stop))
         await stop.wait()
+        await watchdog
         for hosted in self.hosted:
             hosted.device.stop()
         tasks = [h.task for h in self.hosted if h.task is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.bus.stop(process_status(self.process, "offline", f"{self.process} stopped"))
+
+    def healthy(self) -> bool:
+        """Every device's supervisor is alive and the outbox is readable."""
+        if not all(h.task is not None and not h.task.done() for h in self.hosted):
+            return False
+        try:
+            if self.bus.outbox is not None:
+                self.bus.outbox.stats()
+        except sqlite3.Error:
+            return False
+        return True
+
+    async def _watchdog(self, stop: asyncio.Event) -> None:
+        """Pet systemd's watchdog only while the loop runs and the devices are supervised."""
+        interval = watchdog_interval()
+        if interval is None:
+            return
+        while not stop.is_set():
+            if self.healthy():
+                notify("WATCHDOG=1")
+            else:
+                log.error("not petting the watchdog: a device supervisor or the outbox failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
 
     async def _supervise(self, hosted: _Hosted, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from edge import __version__
+from edge.cli.bus import bus_app, camera, drivers
 from edge.cli.common import CliState, fail_on_journal_errors
 from edge.cli.demo import demo
 from edge.cli.journal import journal_app
@@ -22,7 +23,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(journal_app, name="journal")
+app.add_typer(bus_app, name="bus")
 app.command()(demo)
+app.command()(drivers)
+app.command()(camera)
 
 
 def _version(value: bool) -> None:

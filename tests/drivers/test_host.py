@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import subprocess
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -169,3 +172,67 @@ def test_profile_mistakes_are_named_before_anything_starts(tmp_path: Path) -> No
     )
     with pytest.raises(UnknownDriverError, match="no driver for kind 'teleporter'"):
         kind_for(unknown.devices[0], driver_kinds())
+
+
+def test_edge_drivers_process_publishes_and_stops_cleanly(
+    broker: RunningBroker, tmp_path: Path, link: Path, edge_cli: list[str]
+) -> None:
+    data = tmp_path / "station"
+    (data / "keys").mkdir(parents=True)
+    (data / "keys" / "mqtt-credentials.json").write_text(json.dumps(broker.credentials))
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        f"""
+[station]
+site = "ams-1"
+station = "dock-1"
+
+[bus]
+port = {broker.port}
+
+[devices.dock-scale]
+kind = "scale"
+path = "{link}"
+protocol = "toledo8217"
+"""
+    )
+
+    async def scenario() -> None:
+        hub = Hub(broker)
+        await hub.start()
+        with ScaleSimulator("toledo8217", link) as sim:
+            process = await asyncio.create_subprocess_exec(
+                *edge_cli,
+                "--data-dir",
+                str(data),
+                "drivers",
+                "--profile",
+                str(profile),
+                stderr=asyncio.subprocess.PIPE,
+            )
+            sim.place("730")
+            await until(lambda: any(w.accepted for w in hub.of(Weight)), 20)
+            assert [w.grams for w in hub.of(Weight) if w.accepted] == [Decimal(730)]
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), WAIT) == 0
+        await until(lambda: hub.statuses("proc-drivers")[-1:] == ["offline"])
+        assert (data / "outbox-drivers.sqlite").exists()
+        await hub.client.stop()
+
+    run(scenario())
+
+
+def test_edge_drivers_refuses_a_profile_it_cannot_run(tmp_path: Path, edge_cli: list[str]) -> None:
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        '[station]\nsite = "ams-1"\nstation = "dock-1"\n[devices.x]\nkind = "teleporter"\n'
+    )
+    result = subprocess.run(
+        [*edge_cli, "--data-dir", str(tmp_path), "drivers", "--profile", str(profile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no driver for kind 'teleporter'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,118 @@
+"""`edge bus setup`, `edge drivers`, `edge camera`: the broker's files and the driver processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from drivers.host import DriverHost
+from drivers.profile import ProfileError, StationProfile, load_profile
+from drivers.registry import ProcessName, UnknownDriverError
+from edge.bus.broker import (
+    PRODUCTION,
+    BrokerError,
+    BrokerLayout,
+    load_or_create_credentials,
+    write_broker_files,
+)
+from edge.bus.client import BusConfig
+from edge.cli.common import err_console, state
+
+bus_app = typer.Typer(help="The station's MQTT broker (Mosquitto).", no_args_is_help=True)
+console = Console()
+
+ProfileOption = Annotated[Path, typer.Option("--profile", help="Station profile (TOML).")]
+
+
+def _profile(path: Path) -> StationProfile:
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@bus_app.command()
+def setup(
+    ctx: typer.Context,
+    profile: ProfileOption,
+    config_dir: Annotated[
+        Path, typer.Option(help="Where edge.conf, acl and passwd go.")
+    ] = PRODUCTION.config_dir,
+    broker_data: Annotated[
+        Path, typer.Option(help="Mosquitto's persistence folder.")
+    ] = PRODUCTION.data_dir,
+    run_as: Annotated[
+        str | None, typer.Option(help="User Mosquitto runs as (when started as root).")
+    ] = None,
+) -> None:
+    """Write the broker's config, per-station ACL and password file; make client credentials."""
+    s = state(ctx)
+    station = _profile(profile)
+    layout = BrokerLayout(config_dir, broker_data, port=station.bus.port, bind=station.bus.host)
+    try:
+        credentials = load_or_create_credentials(s.data_dir / "keys")
+        write_broker_files(
+            layout,
+            site=station.site,
+            station=station.station,
+            credentials=credentials,
+            run_as=run_as,
+        )
+    except (BrokerError, OSError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"broker config {layout.conf}, ACL {layout.acl}, passwords {layout.passwd}")
+    console.print(f"client credentials: {s.data_dir / 'keys'} (users: {', '.join(credentials)})")
+
+
+def _serve(ctx: typer.Context, profile: Path, process: ProcessName) -> None:
+    s = state(ctx)
+    station = _profile(profile)
+    try:
+        password = load_or_create_credentials(s.data_dir / "keys")[process]
+    except (BrokerError, OSError, ValueError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    config = BusConfig(
+        host=station.bus.host,
+        port=station.bus.port,
+        client_id=f"{station.site}.{station.station}.{process}",
+        username=process,
+        password=password,
+    )
+    host = DriverHost(station, process, config, s.data_dir / f"outbox-{process}.sqlite")
+    try:
+        host.build_devices()
+    except (ProfileError, UnknownDriverError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    asyncio.run(_until_signal(host))
+
+
+async def _until_signal(host: DriverHost) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    err_console.print(
+        f"{host.process}: {len(host.hosted)} device(s), broker "
+        f"{host.bus_config.host}:{host.bus_config.port}, pid {os.getpid()}; Ctrl-C stops"
+    )
+    await host.run(stop)
+
+
+def drivers(ctx: typer.Context, profile: ProfileOption) -> None:
+    """Run the light device drivers of the profile (scales, scanners, cradles) until stopped."""
+    _serve(ctx, profile, "drivers")
+
+
+def camera(ctx: typer.Context, profile: ProfileOption) -> None:
+    """Run the profile's cameras in their own process (decoding is CPU-heavy) until stopped."""
+    _serve(ctx, profile, "camera")
