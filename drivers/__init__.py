@@ -1,1 +1,1 @@
-"""Device drivers (scanner, scale, camera, cradle) and their simulators: not built yet."""
+"""Device drivers (scale, scanner, camera, cradle), the framework that hosts them, simulators."""
