@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def test_demo_appends_a_verified_shift_each_run(edge_cli: list[str], station_dir
         assert result.returncode == 0, result.stderr
         assert "verify: ok" in result.stdout
         assert "checked with the public key alone" in result.stdout
+        assert "devices on the station bus" in result.stdout
+        assert "412.50 g, stable, accepted" in result.stdout  # through pty, driver, Mosquitto
     with JournalReader(station_dir / "journal.db") as reader:
         events = list(reader.events())
         latest = reader.latest_checkpoint()
@@ -31,3 +34,9 @@ def test_demo_appends_a_verified_shift_each_run(edge_cli: list[str], station_dir
     assert all(len(e.attachments) == 1 for e in weighed)
     report = verify_journal(station_dir / "journal.db")
     assert report.ok and report.events == 20
+    outbox = station_dir / "outbox-drivers.sqlite"
+    assert outbox.exists()  # custody readings went through the outbox and were acknowledged
+    with sqlite3.connect(outbox) as db:
+        assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+        seqs = dict(db.execute("SELECT device_id, last FROM device_seq").fetchall())
+    assert seqs["dock-scale"] == 2  # the device seq carried on across the two runs

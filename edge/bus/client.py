@@ -91,6 +91,7 @@ class BusClient:
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _outbox_writer: concurrent.futures.ThreadPoolExecutor | None = None
+    _stopping: bool = False
     _client: mqtt.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -172,6 +173,7 @@ class BusClient:
         if offline_payload is not None and self.will is not None and self.stats.connected:
             info = self._client.publish(self.will.topic, offline_payload, qos=1, retain=True)
             await asyncio.to_thread(_wait_published, info, 2.0)
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         if self._outbox_writer is not None:
@@ -275,7 +277,7 @@ class BusClient:
         log.warning("mqtt: %s", reason)
 
     def _disconnected(self, reason: str) -> None:
-        if self.stats.connected:
+        if self.stats.connected and not self._stopping:
             log.warning("disconnected from broker: %s", reason)
         self.stats.connected = False
         self._connected.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -10,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli.common import state
+from edge.bus.broker import BrokerError
+from edge.cli.common import err_console, state
 from edge.demo import describe, receiving_drafts, shift_boxes
+from edge.demo_devices import run_devices
 from edge.journal import Journal, JournalReader, verify_journal
 from edge.journal.proofs import inclusion_proof_text, verify_inclusion_text
 
@@ -56,3 +59,22 @@ def demo(
     console.print(f"station verifier key: {verifier.encode()}")
     if not report.ok:
         raise typer.Exit(1)
+    _devices(s.data_dir, site, station)
+
+
+def _devices(data_dir: Path, site: str, station: str) -> None:
+    """Simulated devices through the real drivers, a private Mosquitto and its ACL."""
+    console.rule("devices on the station bus")
+    try:
+        hub = asyncio.run(run_devices(data_dir, site, station))
+    except BrokerError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table("device", "topic", "seq", "what the hub received", title="custody readings")
+    for seen in hub.sightings:
+        table.add_row(seen.device, seen.kind, str(seen.seq or ""), seen.what)
+    console.print(table)
+    statuses = Table("device", "state", "reason", title="retained device status")
+    for device, status in sorted(hub.statuses.items()):
+        statuses.add_row(device, status.state, status.reason)
+    console.print(statuses)

@@ -1,0 +1,193 @@
+"""The demo's devices on a real bus: a private Mosquitto, simulated hardware, the driver hosts.
+
+Only the hardware is simulated (ptys, recorded phone tools, generated label images); from the
+device file upward it is the production path: `DriverHost`, the outbox, paho, Mosquitto with
+its ACL, and a hub-side subscriber that sees what the hub will see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivers.host import DriverHost
+from drivers.profile import parse_profile
+from drivers.registry import ProcessName
+from drivers.sim.cradle import SIM_DIR as CRADLE_SIM_DIR
+from drivers.sim.cradle import load_preset, write_scenario
+from drivers.sim.scale import ScaleSimulator
+from edge.bus.broker import (
+    BrokerLayout,
+    PrivateBroker,
+    free_port,
+    load_or_create_credentials,
+    write_broker_files,
+)
+from edge.bus.client import BusClient, BusConfig
+from edge.bus.payloads import DeviceStatus, Diag, Photo, Reply, Scan, Weight
+from edge.bus.topics import Topics
+
+WAIT = 15.0
+CRADLE_TOOLS = ("adb", "idevice_id", "ideviceinfo", "idevicediagnostics")
+
+
+@dataclass
+class Sighting:
+    device: str
+    kind: str
+    what: str
+    seq: int | None
+
+
+@dataclass
+class HubView:
+    """Every decoded message under the station's dev/ tree, as the hub receives it."""
+
+    sightings: list[Sighting] = field(default_factory=list)
+    statuses: dict[str, DeviceStatus] = field(default_factory=dict)
+
+    def receive(self, topic: str, model: Any) -> None:
+        device = topic.split("/")[4]
+        if isinstance(model, DeviceStatus):
+            self.statuses[device] = model
+        elif isinstance(model, Scan):
+            extra = f" IMEI {model.imei}" if model.imei else ""
+            gs1 = f" GS1 {model.gs1}" if model.gs1 else ""
+            self.add(device, "scan", f"{model.code!r} ({model.symbology}){extra}{gs1}", model.seq)
+        elif isinstance(model, Weight) and model.accepted:
+            self.add(device, "weight", f"{model.grams} g, stable, accepted", model.seq)
+        elif isinstance(model, Photo):
+            size = f"{model.width}x{model.height}"
+            self.add(device, "photo", f"{size} JPEG, sha256 {model.sha256[:16]}…", model.seq)
+        elif isinstance(model, Diag):
+            lock = f"{model.lock.get('state')} ({model.lock.get('confidence')})"
+            what = f"{model.model}, IMEI {model.imei or 'unavailable'}, lock {lock}"
+            self.add(device, "diag", what, model.seq)
+        elif isinstance(model, Reply):
+            self.add(device, "reply", f"{model.verb}: {model.message}", None)
+
+    def add(self, device: str, kind: str, what: str, seq: int | None) -> None:
+        self.sightings.append(Sighting(device, kind, what, seq))
+
+    def count(self, kind: str) -> int:
+        return sum(1 for s in self.sightings if s.kind == kind)
+
+
+async def until(condition: Callable[[], bool], within: float = WAIT) -> bool:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+@contextlib.asynccontextmanager
+async def demo_station(data_dir: Path, site: str, station: str) -> AsyncIterator[DemoStation]:
+    station_obj = DemoStation(data_dir, site, station)
+    await station_obj.start()
+    try:
+        yield station_obj
+    finally:
+        await station_obj.stop()
+
+
+@dataclass
+class DemoStation:
+    data_dir: Path
+    site: str
+    station: str
+    hub: HubView = field(default_factory=HubView)
+    scale: ScaleSimulator | None = None
+    cradle_scenario: Path | None = None
+    _broker: PrivateBroker | None = None
+    _hub_client: BusClient | None = None
+    _hosts: list[tuple[DriverHost, asyncio.Event, asyncio.Task[None]]] = field(default_factory=list)
+
+    @property
+    def sim_dir(self) -> Path:
+        return self.data_dir / "sim"
+
+    async def start(self) -> None:
+        port = free_port()
+        layout = BrokerLayout(self.data_dir / "mosquitto", self.data_dir / "mosquitto-data", port)
+        credentials = load_or_create_credentials(self.data_dir / "keys")
+        write_broker_files(
+            layout,
+            site=self.site,
+            station=self.station,
+            credentials=credentials,
+            run_as="root" if os.geteuid() == 0 else None,
+        )
+        self._broker = PrivateBroker(layout, self.data_dir / "mosquitto.log")
+        await asyncio.to_thread(self._broker.start)
+        topics = Topics(self.site, self.station)
+
+        def config(user: str) -> BusConfig:
+            return BusConfig(
+                "127.0.0.1", port, f"{self.site}.{self.station}.{user}", user, credentials[user]
+            )
+
+        self._hub_client = BusClient(config("hub"), topics)
+        self._hub_client.subscribe(topics.all_devices, self.hub.receive)
+        self._hub_client.start()
+        await self._hub_client.wait_connected(WAIT)
+
+        by_id = self.sim_dir / "serial" / "by-id"
+        by_id.mkdir(parents=True, exist_ok=True)
+        scale_link = by_id / "usb-Mettler_Toledo_Sim-if00-port0"
+        self.scale = ScaleSimulator("mtsics", scale_link)
+        self.scale.plug()
+        self.cradle_scenario = self.sim_dir / "cradle.json"
+        write_scenario(self.cradle_scenario, {})
+        os.environ["EDGE_SIM_CRADLE"] = str(self.cradle_scenario)
+        profile = parse_profile(
+            {
+                "station": {"site": self.site, "station": self.station},
+                "bus": {"port": port},
+                "devices": {
+                    "dock-scale": {"kind": "scale", "path": str(scale_link), "protocol": "mtsics"},
+                    "bench-cradle": {
+                        "kind": "cradle",
+                        "poll_interval": 0.3,
+                        **{tool: str(CRADLE_SIM_DIR / tool) for tool in CRADLE_TOOLS},
+                    },
+                },
+            }
+        )
+        for process in ("drivers",):
+            self._start_host(profile, process, config(process))
+
+    def _start_host(self, profile: Any, process: ProcessName, config: BusConfig) -> None:
+        host = DriverHost(profile, process, config, self.data_dir / f"outbox-{process}.sqlite")
+        stop = asyncio.Event()
+        self._hosts.append((host, stop, asyncio.create_task(host.run(stop))))
+
+    async def stop(self) -> None:
+        for _, stop, _ in self._hosts:
+            stop.set()
+        await asyncio.gather(*(task for _, _, task in self._hosts), return_exceptions=True)
+        if self.scale is not None:
+            self.scale.unplug()
+        if self._hub_client is not None:
+            await self._hub_client.stop()
+        if self._broker is not None:
+            await asyncio.to_thread(self._broker.stop)
+
+
+async def run_devices(data_dir: Path, site: str, station: str) -> HubView:
+    """A box on the scale, then the scale unplugged and back: what the hub saw."""
+    async with demo_station(data_dir, site, station) as demo:
+        await until(lambda: "dock-scale" in demo.hub.statuses)
+        assert demo.scale is not None
+        demo.scale.place("412.5")
+        await until(lambda: demo.hub.count("weight") >= 1)
+        assert demo.cradle_scenario is not None
+        write_scenario(demo.cradle_scenario, load_preset("pixel8_android14"))
+        await until(lambda: demo.hub.count("diag") >= 1)
+        return demo.hub
