@@ -1,0 +1,1 @@
+"""Keyboard layouts as data, one module each holding `LAYOUT`; find them with `get_layout`."""

@@ -1,0 +1,61 @@
+"""United Kingdom (QWERTY, Windows "United Kingdom"): " on 2, @ on ', # ~ by Enter, \\ | by Z."""
+
+from evdev import ecodes as e
+
+from drivers.scanner.layout import Layout
+
+LAYOUT = Layout(
+    name="uk",
+    description="English (United Kingdom), QWERTY",
+    keys={
+        e.KEY_GRAVE: ("`", "¬", "¦"),
+        e.KEY_1: ("1", "!"),
+        e.KEY_2: ("2", '"'),
+        e.KEY_3: ("3", "£"),
+        e.KEY_4: ("4", "$", "€"),
+        e.KEY_5: ("5", "%"),
+        e.KEY_6: ("6", "^"),
+        e.KEY_7: ("7", "&"),
+        e.KEY_8: ("8", "*"),
+        e.KEY_9: ("9", "("),
+        e.KEY_0: ("0", ")"),
+        e.KEY_MINUS: ("-", "_"),
+        e.KEY_EQUAL: ("=", "+"),
+        e.KEY_Q: ("q", "Q"),
+        e.KEY_W: ("w", "W"),
+        e.KEY_E: ("e", "E", "é", "É"),
+        e.KEY_R: ("r", "R"),
+        e.KEY_T: ("t", "T"),
+        e.KEY_Y: ("y", "Y"),
+        e.KEY_U: ("u", "U", "ú", "Ú"),
+        e.KEY_I: ("i", "I", "í", "Í"),
+        e.KEY_O: ("o", "O", "ó", "Ó"),
+        e.KEY_P: ("p", "P"),
+        e.KEY_LEFTBRACE: ("[", "{"),
+        e.KEY_RIGHTBRACE: ("]", "}"),
+        e.KEY_BACKSLASH: ("#", "~"),  # the ISO key left of Enter
+        e.KEY_A: ("a", "A", "á", "Á"),
+        e.KEY_S: ("s", "S"),
+        e.KEY_D: ("d", "D"),
+        e.KEY_F: ("f", "F"),
+        e.KEY_G: ("g", "G"),
+        e.KEY_H: ("h", "H"),
+        e.KEY_J: ("j", "J"),
+        e.KEY_K: ("k", "K"),
+        e.KEY_L: ("l", "L"),
+        e.KEY_SEMICOLON: (";", ":"),
+        e.KEY_APOSTROPHE: ("'", "@"),
+        e.KEY_102ND: ("\\", "|"),  # the ISO key left of Z
+        e.KEY_Z: ("z", "Z"),
+        e.KEY_X: ("x", "X"),
+        e.KEY_C: ("c", "C"),
+        e.KEY_V: ("v", "V"),
+        e.KEY_B: ("b", "B"),
+        e.KEY_N: ("n", "N"),
+        e.KEY_M: ("m", "M"),
+        e.KEY_COMMA: (",", "<"),
+        e.KEY_DOT: (".", ">"),
+        e.KEY_SLASH: ("/", "?"),
+        e.KEY_SPACE: (" ", " "),
+    },
+)
