@@ -80,7 +80,7 @@ class DriverHost:
             kind = kind_for(slot, kinds)
             if kind.process != self.process:
                 continue
-            publisher = DevicePublisher(self.bus, slot.id, kind.name)
+            publisher = DevicePublisher(self.bus, slot.id, kind.name, self.outbox_path.parent)
             device = kind.build(slot, publisher)
             self.hosted.append(_Hosted(slot.id, device, publisher))
             self.bus.subscribe(

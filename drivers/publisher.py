@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import JsonValue
@@ -33,6 +34,7 @@ class DevicePublisher:
     bus: BusClient
     device_id: str
     kind: str
+    data_dir: Path | None = None  # the station's data folder (blobs, state), when hosted
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     last_status: DeviceStatus | None = None
     custody_failures: int = 0
