@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from drivers.host import DriverHost
 from drivers.profile import parse_profile
 from drivers.registry import ProcessName
+from drivers.sim.camera import dock_session, write_image_folder
 from drivers.sim.cradle import SIM_DIR as CRADLE_SIM_DIR
 from drivers.sim.cradle import load_preset, write_scenario
+from drivers.sim.labels import LabelCode
 from drivers.sim.scale import ScaleSimulator
+from drivers.sim.serial_scanner import SerialScannerSimulator
 from edge.bus.broker import (
     BrokerLayout,
     PrivateBroker,
@@ -34,6 +39,9 @@ from edge.bus.topics import Topics
 
 WAIT = 15.0
 CRADLE_TOOLS = ("adb", "idevice_id", "ideviceinfo", "idevicediagnostics")
+# A GS1-128 shipping label as a scanner with AIM prefixes sends it: SSCC, then a return id.
+SCANNER_LABEL = "]C1" + "00" + "095011010000000018" + "400" + "RET-2026-000001"
+CAMERA_LABEL = LabelCode.qr("RET-2026-000002")
 
 
 @dataclass
@@ -104,6 +112,7 @@ class DemoStation:
     station: str
     hub: HubView = field(default_factory=HubView)
     scale: ScaleSimulator | None = None
+    scanner: SerialScannerSimulator | None = None
     cradle_scenario: Path | None = None
     _broker: PrivateBroker | None = None
     _hub_client: BusClient | None = None
@@ -143,6 +152,11 @@ class DemoStation:
         scale_link = by_id / "usb-Mettler_Toledo_Sim-if00-port0"
         self.scale = ScaleSimulator("mtsics", scale_link)
         self.scale.plug()
+        scanner_link = by_id / "usb-Honeywell_Granit_1980i_Sim-if00"
+        self.scanner = SerialScannerSimulator(scanner_link)
+        self.scanner.plug()
+        recording = self.sim_dir / "camera"
+        await asyncio.to_thread(_camera_recording, recording)
         self.cradle_scenario = self.sim_dir / "cradle.json"
         write_scenario(self.cradle_scenario, {})
         os.environ["EDGE_SIM_CRADLE"] = str(self.cradle_scenario)
@@ -152,6 +166,8 @@ class DemoStation:
                 "bus": {"port": port},
                 "devices": {
                     "dock-scale": {"kind": "scale", "path": str(scale_link), "protocol": "mtsics"},
+                    "dock-scanner": {"kind": "scanner", "path": str(scanner_link)},
+                    "dock-camera": {"kind": "camera", "source": str(recording), "fps": 10},
                     "bench-cradle": {
                         "kind": "cradle",
                         "poll_interval": 0.3,
@@ -160,7 +176,7 @@ class DemoStation:
                 },
             }
         )
-        for process in ("drivers",):
+        for process in ("drivers", "camera"):
             self._start_host(profile, process, config(process))
 
     def _start_host(self, profile: Any, process: ProcessName, config: BusConfig) -> None:
@@ -174,20 +190,33 @@ class DemoStation:
         await asyncio.gather(*(task for _, _, task in self._hosts), return_exceptions=True)
         if self.scale is not None:
             self.scale.unplug()
+        if self.scanner is not None:
+            self.scanner.unplug()
         if self._hub_client is not None:
             await self._hub_client.stop()
         if self._broker is not None:
             await asyncio.to_thread(self._broker.stop)
 
 
+def _camera_recording(folder: Path) -> None:
+    """The dock camera's view: an empty dock, a return label (QR) lying still, empty again."""
+    if folder.is_dir() and any(folder.iterdir()):
+        return
+    frames = dock_session([[CAMERA_LABEL]], np.random.default_rng(7))
+    write_image_folder(frames, folder)
+
+
 async def run_devices(data_dir: Path, site: str, station: str) -> HubView:
-    """A box on the scale, then the scale unplugged and back: what the hub saw."""
+    """A box's label scanned, the box weighed, the camera reading its label, a phone docked."""
     async with demo_station(data_dir, site, station) as demo:
-        await until(lambda: "dock-scale" in demo.hub.statuses)
-        assert demo.scale is not None
+        await until(lambda: {"dock-scale", "dock-scanner"} <= set(demo.hub.statuses))
+        assert demo.scale is not None and demo.scanner is not None
+        demo.scanner.scan(SCANNER_LABEL)
+        await until(lambda: demo.hub.count("scan") >= 1)
         demo.scale.place("412.5")
         await until(lambda: demo.hub.count("weight") >= 1)
         assert demo.cradle_scenario is not None
         write_scenario(demo.cradle_scenario, load_preset("pixel8_android14"))
         await until(lambda: demo.hub.count("diag") >= 1)
+        await until(lambda: demo.hub.count("scan") >= 2)  # the camera's read of its label
         return demo.hub

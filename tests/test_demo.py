@@ -22,6 +22,9 @@ def test_demo_appends_a_verified_shift_each_run(edge_cli: list[str], station_dir
         assert "checked with the public key alone" in result.stdout
         assert "devices on the station bus" in result.stdout
         assert "412.50 g, stable, accepted" in result.stdout  # through pty, driver, Mosquitto
+        assert "'400': 'RET-2026-000001'" in result.stdout  # the serial scanner's GS1 label
+        assert "'RET-2026-000002' (qr)" in result.stdout  # the camera's read of its label
+        assert "Pixel 8" in result.stdout  # the cradle's stand-in adb
     with JournalReader(station_dir / "journal.db") as reader:
         events = list(reader.events())
         latest = reader.latest_checkpoint()
