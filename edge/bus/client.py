@@ -9,12 +9,18 @@ retried with backoff instead of raising. Subscriptions are (re)made in `on_conne
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
 import inspect
+import json
 import logging
+import os
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -56,6 +62,7 @@ class BusStats:
     handler_errors: int = 0
     refused: int = 0
     acknowledged: int = 0
+    dead_lettered: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,18 +90,29 @@ class BusClient:
     # Acknowledge a QoS 1 message only after every handler has finished with it (the hub acks
     # after the journal append), so a consumer killed mid-way gets it again from its session.
     manual_ack: bool = False
+    # With manual_ack: a message whose handler keeps failing is retried, then written here
+    # (JSON lines, fsynced) and acknowledged, so one poison message cannot wedge the session.
+    dead_letter: Path | None = None
+    handler_attempts: int = 3
+    sweep_interval_s: float = 5.0  # how often unacknowledged outbox entries not in flight go out
     stats: BusStats = field(default_factory=BusStats)
     _subscriptions: list[_Subscription] = field(default_factory=list)
-    _in_flight: dict[int, int] = field(default_factory=dict)  # paho mid → outbox entry id
+    # paho mid → (outbox entry id, its message info). Paho numbers QoS 0 publishes from the same
+    # counter, so an on_publish for a mid is only a PUBACK of ours if our message says published.
+    _in_flight: dict[int, tuple[int, mqtt.MQTTMessageInfo]] = field(default_factory=dict)
     _acks: list[tuple[int, ReasonCode | None]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _outbox_writer: concurrent.futures.ThreadPoolExecutor | None = None
+    _sweeper: asyncio.Future[None] | None = None
+    _settling: set[int] = field(default_factory=set)
     _stopping: bool = False
     _client: mqtt.Client = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.manual_ack and self.dead_letter is None:
+            raise ValueError("manual_ack needs a dead_letter file for messages no handler can take")
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
@@ -154,11 +172,29 @@ class BusClient:
         )
         self._client.loop_start()
         if self.outbox is not None:
-            replay = self.outbox.pending()
-            if replay:
-                log.info("replaying %d unacknowledged readings from the outbox", len(replay))
-            for entry in replay:
-                self._publish_entry(entry)
+            self._sweeper = asyncio.ensure_future(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Publish every unacknowledged entry that is not in flight: at start (the replay), and
+        whenever paho could not take one (its mid still held by an older unacknowledged one)."""
+        assert self.outbox is not None
+        loop = asyncio.get_running_loop()
+        first = True
+        while not self._stopping:
+            try:
+                pending = await loop.run_in_executor(self._outbox_writer, self.outbox.pending)
+            except (RuntimeError, sqlite3.Error) as exc:  # shutting down, or the disk is gone
+                log.error("outbox sweep failed: %s", exc)
+                pending = []
+            flying = {entry_id for entry_id, _ in self._in_flight.values()} | self._settling
+            stray = [entry for entry in pending if entry.id not in flying]
+            if stray and not self._stopping:
+                verb = "replaying" if first else "re-sending"
+                log.info("%s %d unacknowledged readings from the outbox", verb, len(stray))
+                for entry in stray:
+                    self._publish_entry(entry)
+            first = False
+            await asyncio.sleep(self.sweep_interval_s)
 
     async def wait_connected(self, within: float) -> bool:
         try:
@@ -174,10 +210,15 @@ class BusClient:
             info = self._client.publish(self.will.topic, offline_payload, qos=1, retain=True)
             await asyncio.to_thread(_wait_published, info, 2.0)
         self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         self._client.disconnect()
-        self._client.loop_stop()
+        await asyncio.to_thread(self._client.loop_stop)
+        self._settle_acks()  # PUBACKs that arrived just now: settle before the writer stops
         if self._outbox_writer is not None:
-            self._outbox_writer.shutdown(wait=True)
+            await asyncio.to_thread(self._outbox_writer.shutdown, True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -203,9 +244,9 @@ class BusClient:
     def _publish_entry(self, entry: OutboxEntry) -> None:
         info = self._client.publish(entry.topic, entry.payload, qos=1)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            log.error("paho refused to queue outbox entry %d: %s", entry.id, info.rc)
-            return  # stays in the outbox; the next start replays it
-        self._in_flight[info.mid] = entry.id
+            log.warning("paho could not queue outbox entry %d yet: %s", entry.id, info.rc)
+            return  # stays in the outbox; the sweep sends it again
+        self._in_flight[info.mid] = (entry.id, info)
 
     # -- paho callbacks (network thread): hand everything to the loop --
 
@@ -282,8 +323,9 @@ class BusClient:
         self.stats.connected = False
         self._connected.clear()
 
-    def _dispatch(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
-        self.stats.received += 1
+    def _dispatch(self, topic: str, payload: bytes, mid: int, qos: int, attempt: int = 1) -> None:
+        if attempt == 1:
+            self.stats.received += 1
         pending: list[Awaitable[None]] = []
         failed = False
         for sub in self._subscriptions:
@@ -299,14 +341,23 @@ class BusClient:
             if inspect.isawaitable(result):
                 pending.append(result)
         if pending:
-            task = asyncio.ensure_future(self._finish(topic, pending, mid, qos, failed))
+            task = asyncio.ensure_future(
+                self._finish(topic, payload, pending, mid, qos, attempt, failed)
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
-            self._ack(mid, qos, failed)
+            self._settle_message(topic, payload, mid, qos, attempt, failed)
 
     async def _finish(
-        self, topic: str, pending: list[Awaitable[None]], mid: int, qos: int, failed: bool
+        self,
+        topic: str,
+        payload: bytes,
+        pending: list[Awaitable[None]],
+        mid: int,
+        qos: int,
+        attempt: int,
+        failed: bool,
     ) -> None:
         for result in pending:
             try:
@@ -315,38 +366,87 @@ class BusClient:
                 failed = True
                 self.stats.handler_errors += 1
                 log.exception("message handler failed topic=%s", topic)
-        self._ack(mid, qos, failed)
+        self._settle_message(topic, payload, mid, qos, attempt, failed)
 
-    def _ack(self, mid: int, qos: int, failed: bool) -> None:
+    def _settle_message(
+        self, topic: str, payload: bytes, mid: int, qos: int, attempt: int, failed: bool
+    ) -> None:
+        """Acknowledge (manual_ack) once handled; retry a failure, then dead-letter it."""
         if not self.manual_ack or qos == 0:
             return
-        if failed:  # not acknowledged: the broker sends it again when the session resumes
-            log.error("message mid=%d not acknowledged because a handler failed", mid)
+        if failed and attempt < self.handler_attempts:
+            assert self._loop is not None
+            self._loop.call_later(
+                0.5 * attempt, self._dispatch, topic, payload, mid, qos, attempt + 1
+            )
             return
+        if failed:
+            assert self.dead_letter is not None
+            self.stats.dead_lettered += 1
+            log.critical(
+                "message on %s failed %d times; kept in %s", topic, attempt, self.dead_letter
+            )
+            _append_dead_letter(self.dead_letter, topic, payload)
         self._client.ack(mid, qos)
 
-    def _published(self, mid: int, reason_code: ReasonCode | None) -> None:
-        entry_id = self._in_flight.pop(mid, None)
-        if entry_id is None or self.outbox is None:
+    def _published(self, mid: int, reason_code: ReasonCode | None, recheck: int = 0) -> None:
+        flying = self._in_flight.get(mid)
+        if flying is None or self.outbox is None:
             return
+        entry_id, info = flying
+        if not _is_published(info):
+            # Paho marks the message published right after on_publish returns; if it still is
+            # not, this on_publish was for a QoS 0 message that reused the mid: not our PUBACK.
+            if recheck < 20 and self._loop is not None:
+                self._loop.call_later(0.05, self._published, mid, reason_code, recheck + 1)
+            return
+        del self._in_flight[mid]
+        self._settling.add(entry_id)  # until its row is deleted or marked refused
         self._acks.append((entry_id, reason_code))
         if len(self._acks) == 1:  # first ack of a burst: settle them all in one go, later
             assert self._loop is not None
             self._loop.call_soon(self._settle_acks)
 
+    def _settled(self, entry_id: int) -> Callable[[concurrent.futures.Future[None]], None]:
+        def done(_: concurrent.futures.Future[None]) -> None:
+            self._to_loop(self._settling.discard, entry_id)
+
+        return done
+
     def _settle_acks(self) -> None:
         acks, self._acks = self._acks, []
-        assert self.outbox is not None and self._outbox_writer is not None
+        if not acks or self.outbox is None or self._outbox_writer is None:
+            return
         for entry_id, reason_code in acks:
             if reason_code is not None and reason_code.is_failure:
                 self.stats.refused += 1
                 log.error(
                     "broker refused outbox entry %d: %s; kept, not resent", entry_id, reason_code
                 )
-                self._outbox_writer.submit(self.outbox.refuse, entry_id, str(reason_code))
+                done = self._outbox_writer.submit(self.outbox.refuse, entry_id, str(reason_code))
             else:
                 self.stats.acknowledged += 1
-                self._outbox_writer.submit(self.outbox.acknowledged, entry_id)
+                done = self._outbox_writer.submit(self.outbox.acknowledged, entry_id)
+            done.add_done_callback(self._settled(entry_id))
+
+
+def _is_published(info: mqtt.MQTTMessageInfo) -> bool:
+    """`is_published()` raises for a message first queued while disconnected (its rc says
+    "no connection" for good), although paho sends it after reconnecting; read the flag itself."""
+    try:
+        return info.is_published()
+    except RuntimeError:
+        return bool(getattr(info, "_published", False))
+
+
+def _append_dead_letter(path: Path, topic: str, payload: bytes) -> None:
+    line = json.dumps(
+        {"topic": topic, "payload_b64": base64.b64encode(payload).decode(), "at": time.time()}
+    )
+    with path.open("a", encoding="utf-8") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _wait_published(info: mqtt.MQTTMessageInfo, timeout: float) -> None:
