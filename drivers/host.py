@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.profile import ProfileError, StationProfile
+from drivers.profile import DeviceSlot, ProfileError, StationProfile
 from drivers.publisher import DevicePublisher
 from drivers.registry import DriverKind, ProcessName, RunningDevice, driver_kinds, kind_for
 from edge.bus.client import BusClient, BusConfig, Will
@@ -35,7 +35,8 @@ def process_status(process: ProcessName, state: str, reason: str) -> bytes:
 
 @dataclass
 class _Hosted:
-    slot_id: str
+    slot: DeviceSlot
+    kind: DriverKind
     device: RunningDevice
     publisher: DevicePublisher
     task: asyncio.Task[None] | None = None
@@ -82,7 +83,7 @@ class DriverHost:
                 continue
             publisher = DevicePublisher(self.bus, slot.id, kind.name, self.outbox_path.parent)
             device = kind.build(slot, publisher)
-            self.hosted.append(_Hosted(slot.id, device, publisher))
+            self.hosted.append(_Hosted(slot, kind, device, publisher))
             self.bus.subscribe(
                 self.bus.topics.commands_for(slot.id), self._command_handler(publisher)
             )
@@ -111,6 +112,9 @@ class DriverHost:
             hosted.device.stop()
         tasks = [h.task for h in self.hosted if h.task is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(h.publisher.drain() for h in self.hosted))
+        for hosted in self.hosted:  # retained: a screen connecting later must not see "online"
+            hosted.publisher.status("offline", f"{self.process} process stopped")
         await self.bus.stop(process_status(self.process, "offline", f"{self.process} stopped"))
 
     def healthy(self) -> bool:
@@ -144,10 +148,13 @@ class DriverHost:
                 return
             except Exception as exc:
                 hosted.crashes += 1
-                log.exception("driver for %s crashed; restarting", hosted.slot_id)
+                log.exception("driver for %s crashed; restarting", hosted.slot.id)
                 hosted.publisher.status(
                     "error", f"driver crashed ({exc}); restarting", crashes=hosted.crashes
                 )
+                # A fresh driver: the crashed one's cached state would keep it from saying
+                # "online" again once it works.
+                hosted.device = hosted.kind.build(hosted.slot, hosted.publisher)
             try:
                 await asyncio.wait_for(stop.wait(), self.restart_after_s)
             except TimeoutError:

@@ -52,7 +52,8 @@ class DeviceSlot(BaseModel):
 
 class BusSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    host: str = "127.0.0.1"
+    # An address or host name, nothing else: it is written into the broker's config file.
+    host: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
     port: int = Field(1883, ge=1, le=65535)
 
 

@@ -72,6 +72,15 @@ class DevicePublisher:
             self.custody_failures += 1
             log.error("custody reading refused device=%s: %s", self.device_id, exc)
             self.status("error", str(exc))
+        except Exception as exc:  # a payload that fails validation, a client shutting down
+            self.custody_failures += 1
+            log.exception("custody reading lost device=%s", self.device_id)
+            self.status("error", f"a reading could not be stored: {exc}")
+
+    async def drain(self) -> None:
+        """Wait until every custody reading handed over so far is in the outbox."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def on_command(self, verb: str, handler: CommandHandler) -> None:
         self.commands[verb] = handler

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from drivers.profile import DeviceSlot, ProfileError
 from drivers.publisher import CommandFailed, CommandResult, DevicePublisher
@@ -113,39 +116,44 @@ class ScaleDevice:
         return {"detail": result.detail, "raw": escaped(result.raw)}
 
 
-def _serial_settings(slot: DeviceSlot, default: SerialSettings) -> SerialSettings:
-    options = slot.options
-    try:
+class ScaleOptions(BaseModel):
+    """A scale slot's options; anything else in the slot is a mistake worth naming."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    protocol: Literal["mtsics", "toledo8217", "indicator", "and"]
+    baudrate: int | None = Field(None, gt=0, le=921600)
+    bytesize: Literal[7, 8] | None = None
+    parity: Literal["N", "E", "O"] | None = None
+    stopbits: Literal[1, 2] | None = None
+    stable_repeats: int = Field(3, ge=1, le=100)
+    tolerance_grams: Decimal = Field(Decimal(0), ge=0)
+    poll_interval: float = Field(0.2, ge=0.02, le=60)
+
+    def serial(self, default: SerialSettings) -> SerialSettings:
         return SerialSettings(
-            baudrate=int(options.get("baudrate", default.baudrate)),
-            bytesize=options.get("bytesize", default.bytesize),
-            parity=options.get("parity", default.parity),
-            stopbits=options.get("stopbits", default.stopbits),
+            baudrate=self.baudrate or default.baudrate,
+            bytesize=self.bytesize or default.bytesize,
+            parity=self.parity or default.parity,
+            stopbits=self.stopbits or default.stopbits,
         )
-    except (TypeError, ValueError) as exc:
-        raise ProfileError(f"device {slot.id!r}: bad serial settings: {exc}") from None
 
 
 def build(slot: DeviceSlot, publisher: DevicePublisher) -> ScaleDevice:
-    name = str(slot.options.get("protocol", ""))
-    if name not in PROTOCOLS:
-        raise ProfileError(
-            f"device {slot.id!r}: scale protocol {name!r} unknown "
-            f"(use one of {', '.join(PROTOCOLS)})"
-        )
+    try:
+        options = ScaleOptions.model_validate(slot.options)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ProfileError(f"device {slot.id!r}: {problems}") from None
     if not slot.path:
         raise ProfileError(f"device {slot.id!r}: a scale needs path = '/dev/serial/by-id/…'")
-    protocol = PROTOCOLS[name]()
+    protocol = PROTOCOLS[options.protocol]()
     return ScaleDevice(
         path=Path(slot.path),
         protocol=protocol,
-        serial_settings=_serial_settings(slot, protocol.serial),
+        serial_settings=options.serial(protocol.serial),
         publisher=publisher,
-        acceptance=StableWeightFilter(
-            repeats=int(slot.options.get("stable_repeats", 3)),
-            tolerance=Decimal(str(slot.options.get("tolerance_grams", "0"))),
-        ),
-        poll_interval=float(slot.options.get("poll_interval", 0.2)),
+        acceptance=StableWeightFilter(options.stable_repeats, options.tolerance_grams),
+        poll_interval=options.poll_interval,
     )
 
 

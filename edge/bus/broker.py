@@ -114,16 +114,29 @@ def load_or_create_credentials(keys_dir: Path) -> dict[str, str]:
     """One random password per client user, in the station's keys folder (mode 0600)."""
     path = keys_dir / CREDENTIALS_FILE
     if path.exists():
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict) or set(data) != set(CLIENT_USERS):
-            raise BrokerError(f"{path} is not a credentials file for {', '.join(CLIENT_USERS)}")
-        return {str(k): str(v) for k, v in data.items()}
+        return load_credentials(keys_dir)
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     creds = {user: secrets.token_urlsafe(24) for user in CLIENT_USERS}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(creds, out, indent=2)
     return creds
+
+
+def load_credentials(keys_dir: Path) -> dict[str, str]:
+    """The client passwords `edge bus setup` made; refuses clearly when there are none."""
+    path = keys_dir / CREDENTIALS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BrokerError(
+            f"no MQTT credentials at {path}: run `edge bus setup --profile …` for this station"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BrokerError(f"MQTT credentials {path} cannot be read: {exc}") from None
+    if not isinstance(data, dict) or set(data) != set(CLIENT_USERS):
+        raise BrokerError(f"{path} is not a credentials file for {', '.join(CLIENT_USERS)}")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def write_passwd(path: Path, credentials: dict[str, str]) -> None:

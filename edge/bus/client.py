@@ -204,11 +204,18 @@ class BusClient:
             return False
         return True
 
-    async def stop(self, offline_payload: bytes | None = None) -> None:
+    async def stop(self, offline_payload: bytes | None = None, settle_within: float = 2.0) -> None:
         """Say goodbye cleanly (a clean disconnect does not fire the will, so say it ourselves)."""
         if offline_payload is not None and self.will is not None and self.stats.connected:
             info = self._client.publish(self.will.topic, offline_payload, qos=1, retain=True)
             await asyncio.to_thread(_wait_published, info, 2.0)
+        # Give readings on the wire a moment to be acknowledged and settled, so a clean stop
+        # does not leave them to be replayed (as duplicates) at the next start.
+        deadline = asyncio.get_running_loop().time() + settle_within
+        while (self._in_flight or self._acks or self._settling) and self.stats.connected:
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.02)
         self._stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()

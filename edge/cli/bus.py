@@ -18,10 +18,12 @@ from edge.bus.broker import (
     PRODUCTION,
     BrokerError,
     BrokerLayout,
+    load_credentials,
     load_or_create_credentials,
     write_broker_files,
 )
 from edge.bus.client import BusConfig
+from edge.bus.outbox import OutboxError
 from edge.cli.common import err_console, state
 
 bus_app = typer.Typer(help="The station's MQTT broker (Mosquitto).", no_args_is_help=True)
@@ -76,8 +78,8 @@ def _serve(ctx: typer.Context, profile: Path, process: ProcessName) -> None:
     s = state(ctx)
     station = _profile(profile)
     try:
-        password = load_or_create_credentials(s.data_dir / "keys")[process]
-    except (BrokerError, OSError, ValueError) as exc:
+        password = load_credentials(s.data_dir / "keys")[process]
+    except BrokerError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     config = BusConfig(
@@ -87,10 +89,10 @@ def _serve(ctx: typer.Context, profile: Path, process: ProcessName) -> None:
         username=process,
         password=password,
     )
-    host = DriverHost(station, process, config, s.data_dir / f"outbox-{process}.sqlite")
     try:
+        host = DriverHost(station, process, config, s.data_dir / f"outbox-{process}.sqlite")
         host.build_devices()
-    except (ProfileError, UnknownDriverError) as exc:
+    except (ProfileError, UnknownDriverError, OutboxError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     asyncio.run(_until_signal(host))

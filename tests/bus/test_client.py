@@ -174,7 +174,11 @@ def test_acl_refuses_cross_station_and_journal_publish(
             await asyncio.sleep(0.05)
         assert driver.stats.refused == 2
         assert spy == [own]
-        stats = outbox.stats()
+        for _ in range(100):  # the outbox rows are settled on its writer thread
+            stats = outbox.stats()
+            if (stats.pending, stats.refused) == (0, 2):
+                break
+            await asyncio.sleep(0.05)
         assert (stats.pending, stats.refused) == (0, 2)  # refused readings are kept, not lost
         await driver.stop()
         await hub.stop()

@@ -43,7 +43,7 @@ def test_camera_scans_and_evidence_photo_reach_the_hub(
         stop = asyncio.Event()
         running = asyncio.create_task(host.run(stop))
         await until(lambda: len(hub.of(Scan)) >= 2, 30)
-        assert [h.slot_id for h in host.hosted] == ["dock-camera"]  # the scale is not its job
+        assert [h.slot.id for h in host.hosted] == ["dock-camera"]  # the scale is not its job
         scans = hub.of(Scan)
         assert [s.code for s in scans] == [RETURN_QR.expected_code, DEVICE_DM.expected_code]
         assert all(s.source == "camera" for s in scans) and [s.seq for s in scans] == [1, 2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sqlite3
 import subprocess
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -152,7 +153,7 @@ def test_commands_reach_the_scale_and_are_answered(
 
 def test_profile_mistakes_are_named_before_anything_starts(tmp_path: Path) -> None:
     link = tmp_path / "scale"
-    with pytest.raises(ProfileError, match="scale protocol 'sics' unknown"):
+    with pytest.raises(ProfileError, match="protocol: Input should be 'mtsics'"):
         profile = parse_profile(scale_profile(link, protocol="sics"))
         driver_kinds()["scale"].build(profile.devices[0], None)  # type: ignore[arg-type]
     with pytest.raises(ProfileError, match=r"devices\.0\.id"):
@@ -216,7 +217,9 @@ protocol = "toledo8217"
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), WAIT) == 0
         await until(lambda: hub.statuses("proc-drivers")[-1:] == ["offline"])
-        assert (data / "outbox-drivers.sqlite").exists()
+        with sqlite3.connect(data / "outbox-drivers.sqlite") as db:  # acknowledged, not pending
+            left = db.execute("SELECT seq, payload FROM outbox").fetchall()
+        assert left == [], left
         await hub.client.stop()
 
     run(scenario())
@@ -227,6 +230,9 @@ def test_edge_drivers_refuses_a_profile_it_cannot_run(tmp_path: Path, edge_cli: 
     profile.write_text(
         '[station]\nsite = "ams-1"\nstation = "dock-1"\n[devices.x]\nkind = "teleporter"\n'
     )
+    (tmp_path / "keys").mkdir()
+    credentials = {user: "pw" for user in ("hub", "drivers", "camera", "screen")}
+    (tmp_path / "keys" / "mqtt-credentials.json").write_text(json.dumps(credentials))
     result = subprocess.run(
         [*edge_cli, "--data-dir", str(tmp_path), "drivers", "--profile", str(profile)],
         capture_output=True,
@@ -236,3 +242,100 @@ def test_edge_drivers_refuses_a_profile_it_cannot_run(tmp_path: Path, edge_cli: 
     assert result.returncode == 2
     assert "no driver for kind 'teleporter'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_edge_drivers_without_credentials_says_run_bus_setup(
+    tmp_path: Path, edge_cli: list[str], link: Path
+) -> None:
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        f'[station]\nsite = "ams-1"\nstation = "dock-1"\n'
+        f'[devices.dock-scale]\nkind = "scale"\npath = "{link}"\nprotocol = "mtsics"\n'
+    )
+    data = tmp_path / "station"
+    result = subprocess.run(
+        [*edge_cli, "--data-dir", str(data), "drivers", "--profile", str(profile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "edge bus setup" in result.stderr
+    assert not (data / "keys" / "mqtt-credentials.json").exists()  # no passwords made up
+    (data / "keys").mkdir(parents=True)
+    (data / "keys" / "mqtt-credentials.json").write_text("{not json")
+    for command in (
+        ["drivers", "--profile", str(profile)],
+        ["bus", "setup", "--profile", str(profile)],
+    ):
+        result = subprocess.run(
+            [*edge_cli, "--data-dir", str(data), *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and "cannot be read" in result.stderr, command
+        assert "Traceback" not in result.stderr
+
+
+def test_bus_host_cannot_smuggle_lines_into_the_broker_config() -> None:
+    with pytest.raises(ProfileError, match=r"bus\.host"):
+        parse_profile(
+            {
+                "station": {"site": "ams-1", "station": "dock-1"},
+                "bus": {"host": "127.0.0.1\nallow_anonymous true"},
+            }
+        )
+
+
+class _Flaky:
+    """A device whose first driver crashes; the rebuilt one works."""
+
+    builds = 0
+
+    def __init__(self, publisher: Any) -> None:
+        self.publisher = publisher
+        self.stopped = asyncio.Event()
+        _Flaky.builds += 1
+        self.crash = _Flaky.builds == 1
+
+    async def run(self) -> None:
+        if self.crash:
+            raise RuntimeError("USB hiccup in the driver")
+        self.publisher.status("online", "working")
+        await self.stopped.wait()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def test_a_crashed_driver_is_rebuilt_and_its_status_recovers(
+    broker: RunningBroker, tmp_path: Path
+) -> None:
+    from drivers.registry import DriverKind
+
+    kind = DriverKind("flaky", "drivers", lambda slot, publisher: _Flaky(publisher))
+    profile = parse_profile(
+        {"station": {"site": "ams-1", "station": "dock-1"}, "devices": {"gizmo": {"kind": "flaky"}}}
+    )
+
+    async def scenario() -> None:
+        hub = Hub(broker)
+        await hub.start()
+        host = DriverHost(
+            profile,
+            "drivers",
+            broker.config("drivers"),
+            tmp_path / "outbox.sqlite",
+            kinds={"flaky": kind},
+            restart_after_s=0.2,
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(host.run(stop))
+        await until(lambda: hub.statuses("gizmo")[-1:] == ["online"])
+        assert hub.statuses("gizmo")[0] == "error"
+        stop.set()
+        await running
+        await until(lambda: hub.statuses("gizmo")[-1:] == ["offline"])  # not left "online"
+        await hub.client.stop()
+
+    run(scenario())
