@@ -74,7 +74,7 @@ def _devices(data_dir: Path, site: str, station: str) -> None:
     for seen in hub.sightings:
         table.add_row(seen.device, seen.kind, str(seen.seq or ""), seen.what)
     console.print(table)
-    statuses = Table("device", "state", "reason", title="retained device status")
+    statuses = Table("device", "state", "reason", title="retained device status, while running")
     for device, status in sorted(hub.statuses.items()):
         statuses.add_row(device, status.state, status.reason)
     console.print(statuses)
