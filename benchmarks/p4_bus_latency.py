@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import secrets
 import shutil
 import statistics
@@ -31,13 +30,7 @@ from drivers.host import DriverHost
 from drivers.profile import parse_profile
 from drivers.sim.serial_scanner import SerialScannerSimulator
 from edge.bus import BusClient, BusConfig, Topics
-from edge.bus.broker import (
-    CLIENT_USERS,
-    BrokerLayout,
-    PrivateBroker,
-    free_port,
-    write_broker_files,
-)
+from edge.bus.broker import CLIENT_USERS, private_broker
 from edge.bus.payloads import Scan, now
 
 SCANS = 400
@@ -122,17 +115,9 @@ async def ours(folder: Path, port: int, creds: dict[str, str]) -> tuple[list[flo
 def main() -> None:
     folder = scratch()
     try:
-        port = free_port()
-        layout = BrokerLayout(folder / "mosquitto", folder / "mosquitto-data", port)
         creds = {user: secrets.token_urlsafe(12) for user in CLIENT_USERS}
-        write_broker_files(
-            layout,
-            site=SITE,
-            station=STATION,
-            credentials=creds,
-            run_as="root" if os.geteuid() == 0 else None,
-        )
-        broker = PrivateBroker(layout, folder / "mosquitto.log")
+        broker = private_broker(folder, site=SITE, station=STATION, credentials=creds)
+        port = broker.layout.port
         broker.start()
         try:
             sample = Scan(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,8 @@ from pydantic import (
 from edge.bus.topics import DEVICE_ID
 from edge.journal.errors import JournalInputError
 from edge.journal.events import check_station_id
+
+Options = TypeVar("Options", bound=BaseModel)
 
 
 class ProfileError(ValueError):
@@ -97,10 +99,20 @@ def parse_profile(data: dict[str, Any], source: str = "profile") -> StationProfi
             }
         )
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ProfileError(f"{source}: {problems}") from None
+        raise ProfileError(f"{source}: {_problems(exc)}") from None
+
+
+def slot_options(model: type[Options], slot: DeviceSlot, **fixed: Any) -> Options:
+    """A driver's options model from its slot (plus `fixed` fields such as the path); a
+    mistake becomes a `ProfileError` naming the slot and every problem."""
+    try:
+        return model.model_validate({**fixed, **slot.options})
+    except ValidationError as exc:
+        raise ProfileError(f"device {slot.id!r}: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 def load_profile(path: Path) -> StationProfile:

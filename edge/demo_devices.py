@@ -26,13 +26,7 @@ from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.labels import LabelCode
 from drivers.sim.scale import ScaleSimulator
 from drivers.sim.serial_scanner import SerialScannerSimulator
-from edge.bus.broker import (
-    BrokerLayout,
-    PrivateBroker,
-    free_port,
-    load_or_create_credentials,
-    write_broker_files,
-)
+from edge.bus.broker import PrivateBroker, load_or_create_credentials, private_broker
 from edge.bus.client import BusClient, BusConfig
 from edge.bus.payloads import DeviceStatus, Diag, Photo, Reply, Scan, Weight
 from edge.bus.topics import Topics
@@ -123,23 +117,17 @@ class DemoStation:
         return self.data_dir / "sim"
 
     async def start(self) -> None:
-        port = free_port()
-        layout = BrokerLayout(self.data_dir / "mosquitto", self.data_dir / "mosquitto-data", port)
         credentials = load_or_create_credentials(self.data_dir / "keys")
-        write_broker_files(
-            layout,
-            site=self.site,
-            station=self.station,
-            credentials=credentials,
-            run_as="root" if os.geteuid() == 0 else None,
+        self._broker = private_broker(
+            self.data_dir, site=self.site, station=self.station, credentials=credentials
         )
-        self._broker = PrivateBroker(layout, self.data_dir / "mosquitto.log")
+        port = self._broker.layout.port
         await asyncio.to_thread(self._broker.start)
         topics = Topics(self.site, self.station)
 
         def config(user: str) -> BusConfig:
-            return BusConfig(
-                "127.0.0.1", port, f"{self.site}.{self.station}.{user}", user, credentials[user]
+            return BusConfig.for_process(
+                self.site, self.station, user, credentials[user], "127.0.0.1", port
             )
 
         self._hub_client = BusClient(config("hub"), topics)

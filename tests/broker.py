@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus.broker import CLIENT_USERS, BrokerLayout, PrivateBroker, free_port, write_broker_files
+from edge.bus.broker import CLIENT_USERS, PrivateBroker, private_broker
 from edge.bus.client import BusConfig
 from edge.bus.topics import Topics
 
@@ -51,16 +50,8 @@ class RunningBroker:
 def broker(tmp_path: Path) -> Iterator[RunningBroker]:
     if not _have_mosquitto():
         pytest.skip("needs the Debian package mosquitto (make test installs it)")
-    layout = BrokerLayout(tmp_path / "mosquitto", tmp_path / "mosquitto-data", port=free_port())
     credentials = {user: secrets.token_urlsafe(16) for user in CLIENT_USERS}
-    write_broker_files(
-        layout,
-        site=SITE,
-        station=STATION,
-        credentials=credentials,
-        run_as="root" if os.geteuid() == 0 else None,
-    )
-    process = PrivateBroker(layout, tmp_path / "mosquitto.log")
+    process = private_broker(tmp_path, site=SITE, station=STATION, credentials=credentials)
     process.start()
     try:
         yield RunningBroker(process, credentials, Topics(SITE, STATION))

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from drivers.cradle.driver import CradleDriver
 from drivers.cradle.profile import CradleProfile
 from drivers.cradle.report import CradleOutput, DeviceReport, DeviceStatus
-from drivers.profile import DeviceSlot, ProfileError
+from drivers.profile import DeviceSlot, slot_options
 from drivers.publisher import DevicePublisher
 from drivers.registry import DriverKind
 from edge.bus.payloads import Diag, now
@@ -97,12 +95,7 @@ class CradleDevice:
 
 
 def build(slot: DeviceSlot, publisher: DevicePublisher) -> CradleDevice:
-    try:
-        profile = CradleProfile.model_validate({"kind": slot.kind, **slot.options})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ProfileError(f"device {slot.id!r}: {problems}") from None
-    return CradleDevice(profile, publisher)
+    return CradleDevice(slot_options(CradleProfile, slot, kind=slot.kind), publisher)
 
 
 KIND = DriverKind("cradle", "drivers", build, "phone diagnostic cradle (adb, libimobiledevice)")

@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.profile import DeviceSlot, ProfileError
+from drivers.profile import DeviceSlot, ProfileError, slot_options
 from drivers.publisher import CommandFailed, CommandResult, DevicePublisher
 from drivers.registry import DriverKind
 from drivers.scale.acceptance import StableWeightFilter
@@ -139,11 +139,7 @@ class ScaleOptions(BaseModel):
 
 
 def build(slot: DeviceSlot, publisher: DevicePublisher) -> ScaleDevice:
-    try:
-        options = ScaleOptions.model_validate(slot.options)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ProfileError(f"device {slot.id!r}: {problems}") from None
+    options = slot_options(ScaleOptions, slot)
     if not slot.path:
         raise ProfileError(f"device {slot.id!r}: a scale needs path = '/dev/serial/by-id/…'")
     protocol = PROTOCOLS[options.protocol]()

@@ -126,17 +126,7 @@ class WedgeScanner(ScannerShell):
             self._deliver(self._decoder.feed_all(events))
             self._arm_silence(loop)
 
-        loop.add_reader(fd, readable)
-        stopping = asyncio.ensure_future(self._stopped.wait())
-        try:
-            waiting: set[asyncio.Future[object]] = {lost, stopping}  # type: ignore[arg-type]
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if lost.done():
-                raise lost.result()
-        finally:
-            stopping.cancel()
-            with contextlib.suppress(Exception):
-                loop.remove_reader(fd)
+        await self._read_until_lost(loop, fd, readable, lost)
 
     def _arm_silence(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._silence_timer is not None:

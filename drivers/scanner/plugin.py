@@ -12,15 +12,13 @@ import base64
 import logging
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
 from drivers.codes import ScannedCode
-from drivers.profile import DeviceSlot, ProfileError
+from drivers.profile import DeviceSlot, ProfileError, slot_options
 from drivers.publisher import DevicePublisher
 from drivers.registry import DriverKind
 from drivers.scanner.evdev_driver import WedgeScanner
 from drivers.scanner.output import ScanError, ScannerEvent, ScannerOutput
-from drivers.scanner.profile import make_scanner
+from drivers.scanner.profile import ScannerProfile, make_scanner
 from drivers.scanner.serial_driver import SerialScanner
 from edge.bus.payloads import Scan, now
 
@@ -51,15 +49,8 @@ class ScannerDevice:
     _state: tuple[str, str] = ("offline", "starting")
 
     def __post_init__(self) -> None:
-        try:
-            self.driver = make_scanner(
-                {"path": self.slot.path, **self.slot.options}, self.on_output, self.on_status
-            )
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
-            raise ProfileError(f"device {self.slot.id!r}: {problems}") from None
+        entry = slot_options(ScannerProfile, self.slot, path=self.slot.path)
+        self.driver = make_scanner(entry, self.on_output, self.on_status)
 
     async def run(self) -> None:
         await self.driver.run()

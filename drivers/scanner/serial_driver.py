@@ -74,17 +74,7 @@ class SerialScanner(ScannerShell):
             for item in self._framer.feed(data, loop.time()):
                 self._deliver(item)
 
-        loop.add_reader(fd, readable)
-        stopping = asyncio.ensure_future(self._stopped.wait())
-        try:
-            waiting: set[asyncio.Future[object]] = {lost, stopping}  # type: ignore[arg-type]
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if lost.done():
-                raise lost.result()
-        finally:
-            stopping.cancel()
-            with contextlib.suppress(Exception):
-                loop.remove_reader(fd)
+        await self._read_until_lost(loop, fd, readable, lost)
 
     def _deliver(self, item: bytes | ScanError) -> None:
         output = read_line(item, "scanner") if isinstance(item, bytes) else item

@@ -40,6 +40,26 @@ class ScannerShell:
             log.info("scanner status path=%s state=%s reason=%s", self.path, state, reason)
             self.on_status(state, reason)
 
+    async def _read_until_lost(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fd: int,
+        readable: Callable[[], None],
+        lost: asyncio.Future[OSError] | asyncio.Future[Exception],
+    ) -> None:
+        """Call `readable` whenever `fd` is; return on stop(), raise the error once `lost`."""
+        loop.add_reader(fd, readable)
+        stopping = asyncio.ensure_future(self._stopped.wait())
+        try:
+            waiting: set[asyncio.Future[object]] = {lost, stopping}  # type: ignore[arg-type]
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if lost.done():
+                raise lost.result()
+        finally:
+            stopping.cancel()
+            with contextlib.suppress(Exception):
+                loop.remove_reader(fd)
+
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), seconds)

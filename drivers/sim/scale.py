@@ -12,11 +12,12 @@ import contextlib
 import os
 import select
 import threading
-import tty
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+
+from drivers.sim.pty_cable import PtyCable
 
 SimProtocol = Literal["mtsics", "toledo8217", "indicator", "and"]
 GARBAGE = b"\x00\xff#~\x13noise"
@@ -55,23 +56,19 @@ class ScaleSimulator:
         self.stream_interval = stream_interval
         self.state = Platter()
         self._lock = threading.Lock()
-        self._master: int | None = None
-        self._slave: int | None = None
+        self._cable = PtyCable(link)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._frames = 0
 
     # -- the cable --
 
+    @property
+    def _master(self) -> int | None:
+        return self._cable.master
+
     def plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(master)
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        tmp = self.link.with_name(self.link.name + ".new")
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(os.ttyname(slave))
-        tmp.replace(self.link)
+        self._cable.plug()
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._serve, name=f"sim-{self.protocol}", daemon=True
@@ -82,11 +79,7 @@ class ScaleSimulator:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.link.unlink(missing_ok=True)
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
+        self._cable.unplug()
 
     def __enter__(self) -> ScaleSimulator:
         self.plug()

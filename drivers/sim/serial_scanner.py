@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tty
 from pathlib import Path
+
+from drivers.sim.pty_cable import PtyCable
 
 GARBAGE = b"\x00\xff#~\x13noise"
 
@@ -19,29 +20,21 @@ class SerialScannerSimulator:
     def __init__(self, link: Path, *, suffix: bytes = b"\r\n") -> None:
         self.link = link
         self.suffix = suffix
-        self._master: int | None = None
-        self._slave: int | None = None
+        self._cable = PtyCable(link)
 
     @property
     def plugged(self) -> bool:
-        return self._master is not None
+        return self._cable.plugged
+
+    @property
+    def _master(self) -> int | None:
+        return self._cable.master
 
     def plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(master)
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        tmp = self.link.with_name(self.link.name + ".new")
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(os.ttyname(slave))
-        tmp.replace(self.link)
+        self._cable.plug()
 
     def unplug(self) -> None:
-        self.link.unlink(missing_ok=True)
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
+        self._cable.unplug()
 
     def __enter__(self) -> SerialScannerSimulator:
         self.plug()

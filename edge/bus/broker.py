@@ -175,6 +175,22 @@ def free_port() -> int:
         return port
 
 
+def private_broker(
+    folder: Path, *, site: str, station: str, credentials: dict[str, str], port: int | None = None
+) -> PrivateBroker:
+    """A broker on the station's own config with everything in `folder` (config, persistence,
+    log), not yet started: what tests, the demo and the benchmarks run."""
+    layout = BrokerLayout(folder / "mosquitto", folder / "mosquitto-data", port or free_port())
+    write_broker_files(
+        layout,
+        site=site,
+        station=station,
+        credentials=credentials,
+        run_as="root" if os.geteuid() == 0 else None,  # root: do not drop to `mosquitto`
+    )
+    return PrivateBroker(layout, folder / "mosquitto.log")
+
+
 class PrivateBroker:
     """A Mosquitto child process on its own config: the demo's hub and the tests' broker."""
 

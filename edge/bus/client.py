@@ -51,6 +51,14 @@ class BusConfig:
     reconnect_min_s: int = 1
     reconnect_max_s: int = 30
 
+    @classmethod
+    def for_process(
+        cls, site: str, station: str, user: str, password: str, host: str, port: int
+    ) -> BusConfig:
+        """A station process's connection: its user, and a client id stable across restarts
+        (the broker keeps the persistent session under it)."""
+        return cls(host, port, f"{site}.{station}.{user}", user, password)
+
 
 @dataclass
 class BusStats:

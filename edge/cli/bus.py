@@ -82,12 +82,8 @@ def _serve(ctx: typer.Context, profile: Path, process: ProcessName) -> None:
     except BrokerError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    config = BusConfig(
-        host=station.bus.host,
-        port=station.bus.port,
-        client_id=f"{station.site}.{station.station}.{process}",
-        username=process,
-        password=password,
+    config = BusConfig.for_process(
+        station.site, station.station, process, password, station.bus.host, station.bus.port
     )
     try:
         host = DriverHost(station, process, config, s.data_dir / f"outbox-{process}.sqlite")
