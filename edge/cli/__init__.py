@@ -10,9 +10,12 @@ import typer
 
 from edge import __version__
 from edge.cli.bus import bus_app, camera, drivers
+from edge.cli.certificate import certificate_app
 from edge.cli.common import CliState, fail_on_journal_errors
 from edge.cli.demo import demo
+from edge.cli.hub import manifest_app, run
 from edge.cli.journal import journal_app
+from edge.cli.operators import operator_app
 from edge.settings import StationSettings
 
 app = typer.Typer(
@@ -24,9 +27,13 @@ app = typer.Typer(
 )
 app.add_typer(journal_app, name="journal")
 app.add_typer(bus_app, name="bus")
+app.add_typer(certificate_app, name="certificate")
+app.add_typer(manifest_app, name="manifest")
+app.add_typer(operator_app, name="operator")
 app.command()(demo)
 app.command()(drivers)
 app.command()(camera)
+app.command()(run)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,152 @@
+"""Every API error is JSON `{"error": code, "message": why}`; request bodies are never echoed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+log = logging.getLogger(__name__)
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+class ApiError(Exception):
+    """Raise from an endpoint or dependency to answer `status` with `{"error", "message"}`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+        self.extra = extra  # more JSON fields, e.g. locked_until
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error answer, for OpenAPI."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
+
+
+def error_response(
+    status: int, example_code: str, example_message: str, description: str, **extra: Any
+) -> dict[str, Any]:
+    """One `responses=` entry for a route: the error model with an example."""
+    return {
+        "model": ErrorBody,
+        "description": description,
+        "content": {
+            "application/json": {
+                "example": {"error": example_code, "message": example_message, **extra}
+            }
+        },
+    }
+
+
+def _error_json(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
+    if status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED) or status < 200:
+        return Response(status_code=status, headers=dict(headers or {}))
+    return JSONResponse(jsonable_encoder(body), status_code=status, headers=dict(headers or {}))
+
+
+def _code_for(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return f"http_{status}"
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors without `input` or `ctx`: those may hold what was sent (a PIN)."""
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in errors
+    ]
+
+
+def validation_message(details: Sequence[Mapping[str, Any]]) -> str:
+    parts = []
+    for detail in details:
+        where = ".".join(str(part) for part in detail["loc"]) or "request"
+        parts.append(f"{where}: {str(detail['msg']).removeprefix('Value error, ')}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error_json(exc.status, exc.body(), exc.headers)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = validation_details(exc.errors())
+    body = {"error": "invalid_request", "message": validation_message(details), "details": details}
+    return JSONResponse(body, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    allowed = set()
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.add(method)
+    return allowed
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := _allowed_methods(request)):
+        headers["Allow"] = ", ".join(sorted(allowed))
+    return _error_json(
+        exc.status_code, {"error": _code_for(exc.status_code), "message": message}, headers
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error(
+        "unhandled error method=%s path=%s error=%s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc_info=exc,
+    )
+    return JSONResponse(
+        {"error": "internal", "message": "the hub hit an unexpected error; it has been logged"},
+        status_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render ApiError, validation errors, HTTP errors and anything unexpected as JSON."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)

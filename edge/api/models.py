@@ -1,0 +1,111 @@
+"""Request and answer bodies of the hub API, with the examples OpenAPI shows."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScanBody(_Body):
+    """A code typed or pasted by a person (a scanner's reads arrive over the bus)."""
+
+    code: str = Field(min_length=1, max_length=512, examples=["1Z999AA10123456784"])
+
+
+class SealBody(_Body):
+    intact: bool = Field(examples=[True])
+    note: str = Field("", max_length=500, examples=["tape re-applied, seal number torn"])
+
+
+class ChecklistBody(_Body):
+    """The grading checklist. Battery health defaults to the cradle's reading."""
+
+    screen: Literal["flawless", "minor_scratches", "heavy_scratches", "cracked"]
+    body: Literal["flawless", "minor_wear", "heavy_wear", "damaged"]
+    function: Literal["all_working", "minor_fault", "major_fault", "dead"]
+    accessories: Literal["complete", "partial", "none"]
+    battery: int | None = Field(None, ge=0, le=100, description="battery health, percent")
+    note: str = Field("", max_length=500)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "screen": "minor_scratches",
+                    "body": "minor_wear",
+                    "function": "all_working",
+                    "accessories": "complete",
+                    "battery": 88,
+                }
+            ]
+        },
+    )
+
+
+class ResolveBody(_Body):
+    resolution: Literal["accept", "reject", "correct"] = Field(examples=["accept"])
+    reason: str = Field(
+        min_length=3, max_length=1000, examples=["extra packaging from the carrier; device ok"]
+    )
+
+
+class MoveBody(_Body):
+    bin: str = Field(min_length=1, max_length=64, examples=["BIN-A-01-03"])
+
+
+class ManifestBody(_Body):
+    """Expected returns, as `edge manifest import` reads them from a JSON file."""
+
+    returns: list[dict[str, JsonValue]] = Field(
+        max_length=50_000,
+        examples=[
+            [
+                {
+                    "return_id": "R-1001",
+                    "label_codes": ["1Z999AA10123456784"],
+                    "customer_ref": "C-77",
+                    "make": "Apple",
+                    "model": "iPhone 13",
+                    "declared_imei": "356938035643809",
+                    "screen": "flawless",
+                    "body": "minor_wear",
+                    "quote": "240.00",
+                    "currency": "EUR",
+                    "status": "accepted",
+                }
+            ]
+        ],
+    )
+
+
+class ProfileBody(_Body):
+    toml: str = Field(min_length=1, max_length=200_000)
+
+
+class ActionResult(BaseModel):
+    """What an action did: a word for the screen and the custody events it appended."""
+
+    message: str
+    events: list[dict[str, Any]]
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+class JournalPage(BaseModel):
+    events: list[dict[str, Any]]
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null when this page is the last"
+    )
+    size: int

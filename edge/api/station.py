@@ -1,0 +1,235 @@
+"""Station endpoints: health, status, devices, the journal, certificates, the profile, and the
+live stream for screens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
+
+from edge.api.auth import require_role
+from edge.api.errors import ApiError
+from edge.api.models import JournalPage, ProfileBody
+from edge.api.services import HubServices, services
+from edge.journal import EventType
+from edge.operators import Principal, Role
+from stations.certificate import CertificateError, open_certificate
+
+router = APIRouter(tags=["station"])
+Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+Services = Annotated[HubServices, Depends(services)]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+EVENT_TYPES = "|".join(t.value.replace(".", r"\.") for t in EventType)
+
+
+@router.get("/healthz", include_in_schema=True, tags=["health"])
+@router.get("/livez", include_in_schema=False)
+def healthz() -> dict[str, str]:
+    """The process answers. A lost broker or upstream is a status, not a failed liveness."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+def readyz(hub: Services) -> JSONResponse:
+    """Ready when the journal takes writes and the read model has caught up with it."""
+    journal = hub.hub.journal
+    problems = []
+    if not hub.hub.running:
+        problems.append("workflow thread is not running")
+    applied, size = hub.hub.state.applied_seq_now(), journal.size
+    if applied != size:
+        problems.append(f"read model at seq {applied}, journal at {size}")
+    body = {"status": "ready" if not problems else "not_ready", "problems": problems}
+    return JSONResponse(body, status_code=200 if not problems else 503)
+
+
+@router.get("/api/v1/station")
+def station_status(hub: Services, _: Operator) -> dict[str, Any]:
+    """Who and what this station is, and how it is doing."""
+    core = hub.hub
+    stats = core.journal.stats()
+    active = core.active_operator
+    return {
+        "site": core.site,
+        "station": core.station,
+        "role": core.profile.station.role,
+        "workflows": list(core.profile.workflows),
+        "journal": {"size": stats.size, "signed_size": stats.signed_size},
+        "bus": {"connected": hub.bus.connected if hub.bus else False},
+        "operator": (
+            {"operator_id": active.operator_id, "name": active.name, "role": active.role}
+            if active
+            else None
+        ),
+        "counts": core.state.counts(),
+        "inputs": {
+            "handled": core.inputs_handled,
+            "refused": core.inputs_refused,
+            "failed": core.inputs_failed,
+        },
+        "screens": core.broadcaster.listeners,
+    }
+
+
+@router.get("/api/v1/devices")
+def devices(hub: Services, _: Operator) -> dict[str, Any]:
+    """Every device's last status as it reported it (retained on the bus)."""
+    found = dict(hub.bus.devices) if hub.bus else {}
+    slots = [
+        {
+            "device": slot.id,
+            "kind": slot.kind,
+            "enabled": slot.enabled,
+            "status": found.pop(slot.id, None),
+        }
+        for slot in hub.hub.profile.station.devices
+    ]
+    extra = [{"device": d, "kind": s.get("kind"), "status": s} for d, s in found.items()]
+    return {"devices": slots + extra}
+
+
+@router.get("/api/v1/journal", response_model=JournalPage)
+def journal_page(
+    hub: Services,
+    _: Operator,
+    after: Annotated[int, Query(ge=0, le=2**53)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    type: Annotated[str | None, Query(pattern=rf"^({EVENT_TYPES})$")] = None,
+    subject: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> JournalPage:
+    """Custody events after seq `after`, oldest first, optionally one type or subject."""
+    reader = hub.hub.journal.reader
+    events = []
+    for event in reader.events(start=after + 1, subject=subject, event_type=type, batch=limit):
+        events.append(event.as_stored())
+        if len(events) > limit:
+            break
+    more = len(events) > limit
+    events = events[:limit]
+    return JournalPage(
+        events=events,
+        next_after=events[-1]["seq"] if more and events else None,
+        size=reader.size(),
+    )
+
+
+@router.get("/api/v1/certificates/{sha256}")
+def certificate(hub: Services, _: Operator, sha256: Sha256) -> Response:
+    """An erasure certificate as signed, after checking it against the station key."""
+    blobs = hub.hub.journal.blobs
+    if not blobs.has(sha256):
+        raise ApiError(404, "not_found", f"no certificate {sha256}")
+    document = blobs.read(sha256)
+    try:
+        open_certificate(document, hub.hub.journal.verifier)
+    except CertificateError as exc:
+        raise ApiError(409, "certificate_invalid", f"certificate does not verify: {exc}") from None
+    return Response(document, media_type="application/json")
+
+
+@router.get("/api/v1/profile")
+def get_profile(hub: Services, _: Admin) -> dict[str, Any]:
+    """The station profile in force (as loaded at start) and its file."""
+    path = hub.profile_path
+    text = path.read_text(encoding="utf-8") if path and path.exists() else None
+    profile = hub.hub.profile
+    return {
+        "path": str(path) if path else None,
+        "toml": text,
+        "role": profile.station.role,
+        "workflows": list(profile.workflows),
+        "devices": [slot.model_dump(mode="json") for slot in profile.station.devices],
+    }
+
+
+@router.put("/api/v1/profile")
+def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
+    """Check a new profile and store it; it takes effect when the station restarts."""
+    import tomllib
+
+    from drivers.profile import ProfileError
+    from stations.profile import parse_hub_profile
+
+    path = hub.profile_path
+    if path is None:
+        raise ApiError(409, "no_profile_file", "this hub was started without a profile file")
+    try:
+        data = tomllib.loads(body.toml)
+        parsed = parse_hub_profile(data, "profile", path.parent)
+    except tomllib.TOMLDecodeError as exc:
+        raise ApiError(422, "invalid_profile", f"not valid TOML: {exc}") from None
+    except ProfileError as exc:
+        raise ApiError(422, "invalid_profile", str(exc)) from None
+    current = hub.hub.profile.station
+    if (parsed.station.site, parsed.station.station) != (current.site, current.station):
+        raise ApiError(
+            422,
+            "invalid_profile",
+            "a profile cannot change the station's site or id (its journal is theirs)",
+        )
+    tmp = path.with_suffix(".toml.new")
+    tmp.write_text(body.toml, encoding="utf-8")
+    tmp.replace(path)
+    return {"stored": str(path), "applies": "at the next restart of the station"}
+
+
+@router.websocket("/api/v1/stream")
+async def stream(websocket: WebSocket) -> None:
+    """Live custody events, readings and device status. Send `{"token": "…"}` first (a token
+    in the URL would end up in access logs)."""
+    await websocket.accept()
+    hub: HubServices = websocket.app.state.services
+    try:
+        async with asyncio.timeout(10):
+            hello = await websocket.receive_text()
+        token = json.loads(hello).get("token")
+    except (TimeoutError, ValueError, AttributeError, WebSocketDisconnect):
+        token = None
+    now = datetime.now(UTC)
+    principal = (
+        await asyncio.to_thread(hub.operators.authenticate, token, now)
+        if isinstance(token, str)
+        else None
+    )
+    if principal is None:
+        with contextlib.suppress(Exception):
+            await websocket.send_json({"type": "error", "error": "unauthorized"})
+            await websocket.close(code=4401)
+        return
+    async with hub.hub.broadcaster.listen() as listener:
+        await websocket.send_json(
+            {"type": "hello", "station": hub.hub.station, "journal_size": hub.hub.journal.size}
+        )
+        receiver = asyncio.ensure_future(_drain(websocket))
+        try:
+            while not receiver.done():
+                getter = asyncio.ensure_future(listener.queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter not in done:
+                    getter.cancel()
+                    break
+                if listener.lagged and listener.queue.empty():
+                    await websocket.send_json({"type": "lagged"})
+                    break
+                await websocket.send_json(getter.result())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(Exception):
+                await websocket.close()
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the screen sends, so a closed socket is noticed."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()

@@ -1,0 +1,310 @@
+"""The hub: one thread runs the station's workflows over inputs from the bus and the API,
+appends what they decide to the journal, folds it into the read model and tells the screens.
+
+Inputs are handled one at a time, in arrival order, so a workflow always decides on the state
+every earlier input left. An input's future resolves only after its events are committed
+(fsynced), which is when a bus reading is acknowledged and when the API answers "done".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uuid6
+
+from edge.hub.broadcast import Broadcaster
+from edge.hub.state import HUB_FILE, HubState
+from edge.journal import CustodyEvent, EventDraft, EventType, Journal
+from stations.catalogue import Catalogue
+from stations.disposition import DemandList, RuleSet
+from stations.grading import GradeFactors
+from stations.manifest import ExpectedReturn, manifest_changes
+from stations.profile import HubProfile
+from stations.station import StationState, StationWorkflows
+from stations.workflow import UNATTENDED, DeviceCommand, Outcome, WorkflowInput
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class ManifestImport:
+    """Expected returns from a file (or, later, the upstream feed)."""
+
+    records: tuple[ExpectedReturn, ...]
+    source: str
+    operator: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    operator_id: str
+    name: str
+    role: str
+    method: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one input did: the events it appended (maybe none) and a word for the screen."""
+
+    events: tuple[CustodyEvent, ...]
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"message": self.message, "events": [e.as_stored() for e in self.events]}
+
+
+HubInput = WorkflowInput | ManifestImport | SignIn
+
+
+@dataclass
+class _Job:
+    item: HubInput
+    future: Future[Result]
+
+
+@dataclass
+class ActiveOperator:
+    """Who the station's device readings are attributed to: the last operator who signed in
+    here, until they sign out or their session ends."""
+
+    operator_id: str
+    name: str
+    role: str
+    since: datetime
+    expires_at: datetime
+
+
+def new_unit_id() -> str:
+    """`U-` and 12 base-32 characters of a UUIDv7: short enough to print on a unit label."""
+    raw = uuid6.uuid7().bytes
+    text = base64.b32encode(raw[6:14]).decode().rstrip("=")
+    return f"U-{text[:12]}"
+
+
+def load_workflows(profile: HubProfile) -> StationWorkflows:
+    return StationWorkflows(
+        profile=profile,
+        catalogue=Catalogue.load(profile.resolve(profile.catalogue.override)),
+        rules=RuleSet.load(profile.resolve(profile.disposition.rules)),
+        demand=DemandList.load(profile.resolve(profile.disposition.demand)),
+        factors=GradeFactors(),
+    )
+
+
+@dataclass
+class Hub:
+    """The station hub's core. `start()` it inside a running event loop."""
+
+    data_dir: Path
+    profile: HubProfile
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    send_command: Callable[[DeviceCommand], None] | None = None
+    on_events: Callable[[list[CustodyEvent]], None] | None = None
+    journal: Journal = field(init=False)
+    state: HubState = field(init=False)
+    workflows: StationWorkflows = field(init=False)
+    active_operator: ActiveOperator | None = None
+    _station_state: StationState = field(default_factory=StationState)
+    _queue: queue.SimpleQueue[_Job | object] = field(default_factory=queue.SimpleQueue)
+    _thread: threading.Thread | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    inputs_handled: int = 0
+    inputs_refused: int = 0
+    inputs_failed: int = 0
+
+    def __post_init__(self) -> None:
+        station = self.profile.station
+        self.workflows = load_workflows(self.profile)
+        self.journal = Journal(self.data_dir, site=station.site, station=station.station)
+        try:
+            self.state = HubState(self.data_dir / HUB_FILE)
+            self._catch_up()
+        except BaseException:
+            self.journal.close()
+            raise
+
+    @property
+    def site(self) -> str:
+        return self.journal.site
+
+    @property
+    def station(self) -> str:
+        return self.journal.station
+
+    def _catch_up(self) -> None:
+        """Fold the journal's tail that the read model has not seen (after a crash, or a
+        deleted hub.db) and restore the workflows' state."""
+        stored = self.state.workflow_states().get("station")
+        state = StationState.model_validate_json(stored) if stored else StationState()
+        applied = self.state.applied_seq
+        if applied > self.journal.size:
+            raise RuntimeError(
+                f"{self.state.path} has applied seq {applied} but the journal holds only "
+                f"{self.journal.size} events: it belongs to another journal; move it away"
+            )
+        batch: list[CustodyEvent] = []
+        for event in self.journal.reader.events(start=applied + 1):
+            state = self.workflows.evolve(state, event)
+            batch.append(event)
+            if len(batch) >= 500:
+                self.state.apply(batch, {"station": state.model_dump_json()})
+                batch = []
+        if batch:
+            self.state.apply(batch, {"station": state.model_dump_json()})
+            log.info("hub read model caught up to seq=%d", batch[-1].seq)
+        self._station_state = state
+
+    # -- lifecycle --
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="hub-workflows", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    async def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        self.journal.close()
+        self.state.close()
+
+    # -- inputs --
+
+    def submit(self, item: HubInput) -> Future[Result]:
+        future: Future[Result] = Future()
+        self._queue.put(_Job(item, future))
+        return future
+
+    async def handle(self, item: HubInput) -> Result:
+        return await asyncio.wrap_future(self.submit(item))
+
+    def operator_for_readings(self) -> str:
+        active = self.active_operator
+        if active is None or active.expires_at <= self.now():
+            return UNATTENDED
+        return active.operator_id
+
+    def signed_out(self, operator_id: str) -> None:
+        active = self.active_operator
+        if active is not None and active.operator_id == operator_id:
+            self.active_operator = None
+
+    # -- the workflow thread --
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is _STOP:
+                return
+            assert isinstance(job, _Job)
+            try:
+                result = self._handle(job.item)
+            except BaseException as exc:
+                if type(exc).__name__ == "WorkflowRefused":
+                    self.inputs_refused += 1
+                else:
+                    self.inputs_failed += 1
+                    log.exception("input failed kind=%s", type(job.item).__name__)
+                job.future.set_exception(exc)
+            else:
+                self.inputs_handled += 1
+                job.future.set_result(result)
+
+    def _handle(self, item: HubInput) -> Result:
+        now = self.now()
+        if isinstance(item, ManifestImport):
+            outcome = self._manifest_outcome(item)
+            state = self._station_state
+        elif isinstance(item, SignIn):
+            outcome = Outcome()
+            outcome.add(
+                EventType.OPERATOR_SIGNED_IN,
+                item.operator_id,
+                item.operator_id,
+                {"name": item.name, "role": item.role, "method": item.method},
+            )
+            outcome.message = f"{item.name} signed in."
+            state = self._station_state
+        else:
+            outcome, state = self.workflows.decide(
+                self._station_state, item, self.state, now, new_unit_id
+            )
+        events = self._commit(outcome.events, state)
+        if isinstance(item, SignIn):
+            self.active_operator = ActiveOperator(
+                item.operator_id, item.name, item.role, now, item.expires_at
+            )
+        for command in outcome.commands:
+            if self.send_command is not None:
+                try:
+                    self.send_command(command)
+                except Exception:
+                    log.exception(
+                        "command failed device=%s verb=%s", command.device_id, command.verb
+                    )
+        return Result(tuple(events), outcome.message)
+
+    def _commit(self, drafts: list[EventDraft], state: StationState) -> list[CustodyEvent]:
+        events = self.journal.append_many(drafts) if drafts else []
+        for event in events:
+            state = self.workflows.evolve(state, event)
+        self.state.apply(events, {"station": state.model_dump_json()})
+        self._station_state = state
+        if events:
+            self._announce(events)
+        return events
+
+    def _announce(self, events: list[CustodyEvent]) -> None:
+        stored = [event.as_stored() for event in events]
+        if self._loop is not None:
+            for record in stored:
+                self._loop.call_soon_threadsafe(
+                    self.broadcaster.publish, {"type": "event", "event": record}
+                )
+        if self.on_events is not None:
+            try:
+                self.on_events(events)
+            except Exception:
+                log.exception("on_events hook failed")
+
+    def _manifest_outcome(self, item: ManifestImport) -> Outcome:
+        current = self.state.manifest_records()
+        outcome = Outcome()
+        for change in manifest_changes(current, item.records):
+            outcome.add(
+                EventType.MANIFEST_SYNCED,
+                change.record.return_id,
+                item.operator,
+                {
+                    "change": change.change,
+                    "fields": list(change.fields),
+                    "source": item.source,
+                    "record": change.record.to_record(),
+                },
+            )
+        count = len(outcome.events)
+        outcome.message = f"{count} expected returns created or updated from {item.source}."
+        return outcome
+
+    @property
+    def station_state(self) -> StationState:
+        return self._station_state

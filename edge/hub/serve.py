@@ -1,0 +1,47 @@
+"""`edge run`: the hub (workflows, journal, bus side) behind its API, in one uvicorn server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from edge.api.app import create_app
+from edge.api.services import HubServices
+from edge.bus.client import BusConfig
+from edge.hub.bus_bridge import HubBus
+from edge.hub.runtime import Hub
+from edge.operators import OPERATORS_FILE, OperatorStore
+from stations.profile import HubProfile
+
+log = logging.getLogger(__name__)
+
+
+def hub_app(
+    data_dir: Path,
+    profile: HubProfile,
+    *,
+    profile_path: Path | None = None,
+    bus_config: BusConfig | None = None,
+) -> FastAPI:
+    """The station's API app; the hub starts and stops with it."""
+
+    async def start() -> HubServices:
+        hub = Hub(data_dir, profile)
+        hub.start()
+        operators = OperatorStore(data_dir / OPERATORS_FILE)
+        bus = None
+        if bus_config is not None:
+            bus = HubBus(hub, bus_config)
+            bus.start()
+        log.info("hub started site=%s station=%s", hub.site, hub.station)
+        return HubServices(hub, operators, bus, profile_path)
+
+    async def stop(services: HubServices) -> None:
+        if services.bus is not None:
+            await services.bus.stop()
+        await services.hub.stop()
+        services.operators.close()
+
+    return create_app(start, stop)

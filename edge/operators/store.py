@@ -1,0 +1,509 @@
+"""The station's operators and their sign-in sessions, in their own SQLite file.
+
+Only a session token's SHA-256 is stored; the token itself exists only in the sign-in answer
+and on the handheld. Times are passed in (aware UTC); nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import EllipsisType
+from typing import Literal, NoReturn
+
+from sqlite_utils import Database, Migrations
+
+from edge.operators.errors import (
+    LastAdminError,
+    OperatorConflictError,
+    OperatorStoreError,
+    SignInError,
+    UnknownOperatorError,
+)
+from edge.operators.models import (
+    Operator,
+    Principal,
+    Session,
+    check_badge,
+    check_operator_id,
+    clean_name,
+)
+from edge.operators.pins import LockoutPolicy, PinHasher, check_pin_policy
+from edge.operators.roles import Role
+
+log = logging.getLogger(__name__)
+
+OPERATORS_FILE = "operators.db"
+DEFAULT_SESSION_TTL = timedelta(hours=12)  # one shift
+SIGN_IN_REFUSED = "badge or PIN not recognised"
+_MAX_TOKEN_LENGTH = 256
+
+SignInMethod = Literal["badge", "code"]
+
+migrations = Migrations("edge.operators")
+
+
+@migrations()
+def m001_operators(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS operators (
+            operator_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('operator', 'technician', 'admin')),
+            badge TEXT UNIQUE,
+            pin_hash TEXT NOT NULL,
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS sessions (
+            token_sha256 TEXT PRIMARY KEY,
+            operator_id TEXT NOT NULL REFERENCES operators (operator_id),
+            role TEXT NOT NULL,
+            station TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS sessions_operator ON sessions (operator_id)")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _ts(when: datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError("times passed to the operator store must be timezone-aware")
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_ts(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _operator(row: sqlite3.Row) -> Operator:
+    created_at = _parse_ts(row["created_at"])
+    updated_at = _parse_ts(row["updated_at"])
+    assert created_at is not None and updated_at is not None
+    return Operator(
+        operator_id=row["operator_id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        badge=row["badge"],
+        disabled=bool(row["disabled"]),
+        failed_attempts=row["failed_attempts"],
+        locked_until=_parse_ts(row["locked_until"]),
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+class OperatorStore:
+    """Thread-safe (one connection behind a lock): used from FastAPI's threadpool and the CLI."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lockout: LockoutPolicy | None = None,
+        session_ttl: timedelta = DEFAULT_SESSION_TTL,
+        hasher: PinHasher | None = None,
+    ) -> None:
+        if session_ttl <= timedelta(0):
+            raise ValueError("session_ttl must be positive")
+        self.path = path
+        self.lockout = lockout or LockoutPolicy()
+        self.session_ttl = session_ttl
+        self.hasher = hasher or PinHasher()
+        self._lock = threading.Lock()
+        # Sign-ins run one at a time, so parallel guesses cannot all slip in before a lockout.
+        self._sign_in_lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=5.0
+            )
+            self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            migrations.apply(Database(self._conn))
+            self._conn.row_factory = sqlite3.Row
+        except (sqlite3.Error, OSError) as exc:
+            raise OperatorStoreError(f"operators database {path} cannot be opened: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> OperatorStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise OperatorStoreError(f"operators database {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; rolled back on any error."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise OperatorStoreError(
+                        f"operators database {self.path} refused a write: {exc}; "
+                        "nothing of it was kept"
+                    ) from exc
+                raise
+
+    # -- operators -------------------------------------------------------------------------
+
+    def add_operator(
+        self,
+        operator_id: str,
+        name: str,
+        role: Role,
+        pin: str,
+        badge: str | None = None,
+        *,
+        now: datetime,
+    ) -> Operator:
+        check_operator_id(operator_id)
+        name = clean_name(name)
+        role = Role(role)
+        if badge is not None:
+            check_badge(badge)
+        check_pin_policy(pin)
+        pin_hash = self.hasher.hash(pin)
+        with self._write() as conn:
+            if conn.execute(
+                "SELECT 1 FROM operators WHERE operator_id = ?", (operator_id,)
+            ).fetchone():
+                raise OperatorConflictError(f"operator {operator_id} already exists")
+            self._check_badge_free(conn, badge, operator_id)
+            conn.execute(
+                "INSERT INTO operators (operator_id, name, role, badge, pin_hash, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (operator_id, name, role.value, badge, pin_hash, _ts(now), _ts(now)),
+            )
+            added = self._get(conn, operator_id)
+        log.info("operator added operator_id=%s role=%s", operator_id, role.value)
+        return added
+
+    def update_operator(
+        self,
+        operator_id: str,
+        *,
+        name: str | None = None,
+        role: Role | None = None,
+        badge: str | EllipsisType | None = ...,
+        disabled: bool | None = None,
+        now: datetime,
+    ) -> Operator:
+        """Change what is given (`badge=None` removes the badge; `...` keeps it).
+
+        A role change or disabling ends the operator's sessions. Refused if it would leave no
+        enabled admin.
+        """
+        new_name = clean_name(name) if name is not None else None
+        new_role = Role(role) if role is not None else None
+        if isinstance(badge, str):
+            check_badge(badge)
+        with self._write() as conn:
+            current = self._get(conn, operator_id)
+            if current.role is Role.ADMIN and not current.disabled:
+                stays_admin = new_role in (None, Role.ADMIN) and not disabled
+                if not stays_admin and self._count_admins(conn) <= 1:
+                    raise LastAdminError(
+                        f"{operator_id} is the only enabled admin; add or enable another admin "
+                        "first"
+                    )
+            if not isinstance(badge, EllipsisType):
+                self._check_badge_free(conn, badge, operator_id)
+            updated = Operator(
+                operator_id=operator_id,
+                name=new_name if new_name is not None else current.name,
+                role=new_role if new_role is not None else current.role,
+                badge=current.badge if isinstance(badge, EllipsisType) else badge,
+                disabled=disabled if disabled is not None else current.disabled,
+                failed_attempts=current.failed_attempts,
+                locked_until=current.locked_until,
+                created_at=current.created_at,
+                updated_at=now,
+            )
+            conn.execute(
+                "UPDATE operators SET name = ?, role = ?, badge = ?, disabled = ?, updated_at = ? "
+                "WHERE operator_id = ?",
+                (
+                    updated.name,
+                    updated.role.value,
+                    updated.badge,
+                    int(updated.disabled),
+                    _ts(now),
+                    operator_id,
+                ),
+            )
+            if updated.role is not current.role or (updated.disabled and not current.disabled):
+                self._revoke_sessions(conn, operator_id, now)
+            updated = self._get(conn, operator_id)
+        log.info(
+            "operator updated operator_id=%s role=%s disabled=%s",
+            operator_id,
+            updated.role.value,
+            updated.disabled,
+        )
+        return updated
+
+    def set_pin(self, operator_id: str, pin: str, *, now: datetime) -> Operator:
+        """Give a new PIN; clears any lockout and ends the operator's sessions."""
+        check_pin_policy(pin)
+        pin_hash = self.hasher.hash(pin)
+        with self._write() as conn:
+            self._get(conn, operator_id)
+            conn.execute(
+                "UPDATE operators SET pin_hash = ?, failed_attempts = 0, locked_until = NULL, "
+                "updated_at = ? WHERE operator_id = ?",
+                (pin_hash, _ts(now), operator_id),
+            )
+            self._revoke_sessions(conn, operator_id, now)
+            changed = self._get(conn, operator_id)
+        log.info("operator PIN set operator_id=%s", operator_id)
+        return changed
+
+    def unlock(self, operator_id: str, *, now: datetime) -> Operator:
+        with self._write() as conn:
+            self._get(conn, operator_id)
+            conn.execute(
+                "UPDATE operators SET failed_attempts = 0, locked_until = NULL, updated_at = ? "
+                "WHERE operator_id = ?",
+                (_ts(now), operator_id),
+            )
+            unlocked = self._get(conn, operator_id)
+        log.info("operator unlocked operator_id=%s", operator_id)
+        return unlocked
+
+    def get(self, operator_id: str) -> Operator | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM operators WHERE operator_id = ?", (operator_id,)
+            ).fetchone()
+        return None if row is None else _operator(row)
+
+    def list_operators(self) -> list[Operator]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM operators ORDER BY operator_id").fetchall()
+        return [_operator(row) for row in rows]
+
+    def count_admins(self) -> int:
+        """Enabled admins."""
+        with self._read() as conn:
+            return self._count_admins(conn)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def sign_in(
+        self, credential: str, pin: str, *, station: str, now: datetime, by: SignInMethod
+    ) -> Session:
+        """Check a badge (or operator id) and PIN; start a session or raise SignInError."""
+        column = {"badge": "badge", "code": "operator_id"}[by]
+        with self._sign_in_lock:
+            with self._read() as conn:
+                row = conn.execute(
+                    f"SELECT * FROM operators WHERE {column} = ?", (credential,)
+                ).fetchone()
+            if row is None:
+                self.hasher.verify_nothing(pin)
+                log.warning("sign-in refused reason=unknown by=%s station=%s", by, station)
+                raise SignInError("unknown", SIGN_IN_REFUSED)
+            operator = _operator(row)
+            operator_id = operator.operator_id
+            if operator.is_locked(now):
+                log.warning(
+                    "sign-in refused reason=locked operator_id=%s station=%s", operator_id, station
+                )
+                _refuse_locked(operator.locked_until)
+            if not self.hasher.verify(row["pin_hash"], pin):
+                self._refuse_wrong_pin(operator, now, station)
+            if operator.disabled:
+                log.warning(
+                    "sign-in refused reason=disabled operator_id=%s station=%s",
+                    operator_id,
+                    station,
+                )
+                raise SignInError("disabled", f"operator {operator_id} is disabled; ask an admin")
+            new_hash = self.hasher.hash(pin) if self.hasher.needs_rehash(row["pin_hash"]) else None
+            token = secrets.token_urlsafe(32)
+            expires_at = now + self.session_ttl
+            with self._write() as conn:
+                conn.execute("DELETE FROM sessions WHERE expires_at < ?", (_ts(now),))
+                conn.execute(
+                    "UPDATE operators SET failed_attempts = 0, locked_until = NULL, "
+                    "pin_hash = coalesce(?, pin_hash) WHERE operator_id = ?",
+                    (new_hash, operator_id),
+                )
+                # The role as it is now, should an admin have changed it during the PIN check.
+                operator = self._get(conn, operator_id)
+                conn.execute(
+                    "INSERT INTO sessions (token_sha256, operator_id, role, station, issued_at, "
+                    "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        token_hash(token),
+                        operator_id,
+                        operator.role.value,
+                        station,
+                        _ts(now),
+                        _ts(expires_at),
+                    ),
+                )
+        log.info(
+            "operator signed in operator_id=%s role=%s station=%s by=%s token=%s…",
+            operator_id,
+            operator.role.value,
+            station,
+            by,
+            token[:6],
+        )
+        return Session(
+            token=token,
+            operator=operator,
+            role=operator.role,
+            station=station,
+            issued_at=now,
+            expires_at=expires_at,
+        )
+
+    def _refuse_wrong_pin(self, operator: Operator, now: datetime, station: str) -> NoReturn:
+        failures, locked_until = self.lockout.after_failure(operator.failed_attempts, now)
+        lock_text = None if locked_until is None else _ts(locked_until)
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE operators SET failed_attempts = ?, "
+                "locked_until = coalesce(?, locked_until) WHERE operator_id = ?",
+                (failures, lock_text, operator.operator_id),
+            )
+        log.warning(
+            "sign-in refused reason=wrong_pin operator_id=%s station=%s failures=%d locked=%s",
+            operator.operator_id,
+            station,
+            failures,
+            locked_until is not None,
+        )
+        if locked_until is not None:
+            _refuse_locked(locked_until)
+        raise SignInError("wrong_pin", SIGN_IN_REFUSED)
+
+    def authenticate(self, token: str, now: datetime) -> Principal | None:
+        """The principal behind a token; None if unknown, expired, revoked, or stale.
+
+        Stale: the operator was disabled or their role changed since signing in.
+        """
+        if not token or len(token) > _MAX_TOKEN_LENGTH:
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT s.role AS session_role, s.station, s.expires_at, s.revoked_at, "
+                "o.operator_id, o.name, o.role, o.disabled "
+                "FROM sessions s JOIN operators o USING (operator_id) WHERE s.token_sha256 = ?",
+                (token_hash(token),),
+            ).fetchone()
+        if row is None or row["revoked_at"] is not None or row["disabled"]:
+            return None
+        expires_at = _parse_ts(row["expires_at"])
+        assert expires_at is not None
+        if now >= expires_at or row["session_role"] != row["role"]:
+            return None
+        return Principal(
+            operator_id=row["operator_id"],
+            name=row["name"],
+            role=Role(row["role"]),
+            station=row["station"],
+            expires_at=expires_at,
+        )
+
+    def sign_out(self, token: str, now: datetime) -> bool:
+        """End one session. False if the token was unknown or already ended."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE token_sha256 = ? AND revoked_at IS NULL",
+                (_ts(now), token_hash(token)),
+            )
+        if cursor.rowcount:
+            log.info("session ended token=%s…", token[:6])
+        return cursor.rowcount > 0
+
+    def revoke_sessions(self, operator_id: str, now: datetime) -> int:
+        """End every open session of one operator; how many were ended."""
+        with self._write() as conn:
+            return self._revoke_sessions(conn, operator_id, now)
+
+    # -- helpers (caller holds the lock) ---------------------------------------------------
+
+    @staticmethod
+    def _get(conn: sqlite3.Connection, operator_id: str) -> Operator:
+        row = conn.execute(
+            "SELECT * FROM operators WHERE operator_id = ?", (operator_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownOperatorError(f"no operator {operator_id}")
+        return _operator(row)
+
+    @staticmethod
+    def _count_admins(conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "SELECT count(*) FROM operators WHERE role = 'admin' AND disabled = 0"
+        ).fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _check_badge_free(conn: sqlite3.Connection, badge: str | None, operator_id: str) -> None:
+        if badge is None:
+            return
+        row = conn.execute(
+            "SELECT operator_id FROM operators WHERE badge = ? AND operator_id != ?",
+            (badge, operator_id),
+        ).fetchone()
+        if row is not None:
+            raise OperatorConflictError(f"this badge is already given to {row['operator_id']}")
+
+    @staticmethod
+    def _revoke_sessions(conn: sqlite3.Connection, operator_id: str, now: datetime) -> int:
+        cursor = conn.execute(
+            "UPDATE sessions SET revoked_at = ? WHERE operator_id = ? AND revoked_at IS NULL",
+            (_ts(now), operator_id),
+        )
+        return cursor.rowcount
+
+
+def _refuse_locked(locked_until: datetime | None) -> NoReturn:
+    assert locked_until is not None
+    until = locked_until.astimezone(UTC)
+    raise SignInError(
+        "locked",
+        f"too many wrong PINs: locked until {until:%H:%M:%S} UTC; wait, or ask an admin to unlock",
+        until,
+    )

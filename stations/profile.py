@@ -1,0 +1,130 @@
+"""The hub's half of a station profile: which workflows run, with which rules and tools.
+
+The same TOML file holds the devices (`[station]`, `[bus]`, `[devices.*]`, read by
+`drivers.profile`) and the hub's sections read here: `[hub]`, `[receiving]`, `[moves]`,
+`[erasure.tools.<platform>]`, `[disposition]`, `[catalogue]`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from drivers.profile import ProfileError, StationProfile, parse_profile
+from stations.erasure_tool import ErasureToolConfig
+
+Workflow = Literal["receiving", "bench", "erasure", "moves"]
+ROLE_WORKFLOWS: dict[str, tuple[Workflow, ...]] = {
+    "dock": ("receiving", "moves"),
+    "bench": ("bench", "moves"),
+    "erasure": ("erasure", "moves"),
+    "handheld-gateway": ("moves",),
+}
+
+
+class HubSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    api_host: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
+    api_port: int = Field(8080, ge=1, le=65535)
+    workflows: tuple[Workflow, ...] | None = None  # default: the role's
+    # Scans while nobody is signed in at the station become exceptions instead of custody
+    # attributed to no one.
+    require_operator: bool = True
+
+
+class ReceivingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    camera: str | None = None
+    weight_reuse_s: float = Field(20.0, ge=0, le=600)
+    min_package_grams: float = Field(5.0, ge=0)
+
+
+class MovesSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    bin_pattern: str = r"^BIN-[A-Z0-9][A-Z0-9-]{0,30}$"
+
+
+class ErasureSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tools: dict[str, ErasureToolConfig] = Field(default_factory=dict)  # by platform
+    media_type: str = "flash"
+
+
+class DispositionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: str | None = None  # a TOML file, relative to the profile; default: the shipped one
+    demand: str | None = None
+
+
+class CatalogueSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    override: str | None = None
+
+
+class HubProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    station: StationProfile
+    hub: HubSettings = HubSettings()
+    receiving: ReceivingSettings = ReceivingSettings()
+    moves: MovesSettings = MovesSettings()
+    erasure: ErasureSettings = ErasureSettings()
+    disposition: DispositionSettings = DispositionSettings()
+    catalogue: CatalogueSettings = CatalogueSettings()
+    folder: Path = Path()
+
+    @property
+    def workflows(self) -> tuple[Workflow, ...]:
+        if self.hub.workflows is not None:
+            return self.hub.workflows
+        return ROLE_WORKFLOWS.get(self.station.role, ("moves",))
+
+    def resolve(self, name: str | None) -> Path | None:
+        """A file named in the profile, relative to the profile's folder."""
+        if name is None:
+            return None
+        path = Path(name)
+        return path if path.is_absolute() else self.folder / path
+
+
+HUB_SECTIONS = ("hub", "receiving", "moves", "erasure", "disposition", "catalogue")
+
+
+def parse_hub_profile(data: dict[str, Any], source: str, folder: Path) -> HubProfile:
+    station = parse_profile(data, source)
+    unknown = set(data) - {"station", "bus", "devices", *HUB_SECTIONS}
+    if unknown:
+        raise ProfileError(f"{source}: unknown sections {', '.join(sorted(unknown))}")
+    if station.role not in ROLE_WORKFLOWS:
+        raise ProfileError(
+            f"{source}: station.role {station.role!r} is not one of {', '.join(ROLE_WORKFLOWS)}"
+        )
+    try:
+        profile = HubProfile.model_validate(
+            {
+                "station": station,
+                "folder": folder,
+                **{k: data[k] for k in HUB_SECTIONS if k in data},
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ProfileError(f"{source}: {problems}") from None
+    camera = profile.receiving.camera
+    if camera is not None:
+        slot = station.device(camera)  # ProfileError if the slot is missing
+        if slot.kind != "camera":
+            raise ProfileError(f"{source}: receiving.camera {camera!r} is a {slot.kind}")
+    return profile
+
+
+def load_hub_profile(path: Path) -> HubProfile:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
+    return parse_hub_profile(data, str(path), path.parent)
