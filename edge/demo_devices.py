@@ -110,6 +110,8 @@ class DemoStation:
     cradle_scenario: Path | None = None
     _broker: PrivateBroker | None = None
     _hub_client: BusClient | None = None
+    profile_data: dict[str, Any] = field(default_factory=dict)
+    bus_config: Callable[[str], BusConfig] | None = None
     _hosts: list[tuple[DriverHost, asyncio.Event, asyncio.Task[None]]] = field(default_factory=list)
 
     @property
@@ -130,7 +132,8 @@ class DemoStation:
                 self.site, self.station, user, credentials[user], "127.0.0.1", port
             )
 
-        self._hub_client = BusClient(config("hub"), topics)
+        self.bus_config = config  # for the hub, which the demo runs next to the devices
+        self._hub_client = BusClient(config("screen"), topics)  # what a screen sees
         self._hub_client.subscribe(topics.all_devices, self.hub.receive)
         self._hub_client.start()
         await self._hub_client.wait_connected(WAIT)
@@ -143,27 +146,32 @@ class DemoStation:
         scanner_link = by_id / "usb-Honeywell_Granit_1980i_Sim-if00"
         self.scanner = SerialScannerSimulator(scanner_link)
         self.scanner.plug()
-        recording = self.sim_dir / "camera"
+        recording = self.sim_dir / "camera-dock"
         await asyncio.to_thread(_camera_recording, recording)
         self.cradle_scenario = self.sim_dir / "cradle.json"
         write_scenario(self.cradle_scenario, {})
         os.environ["EDGE_SIM_CRADLE"] = str(self.cradle_scenario)
-        profile = parse_profile(
-            {
-                "station": {"site": self.site, "station": self.station},
-                "bus": {"port": port},
-                "devices": {
-                    "dock-scale": {"kind": "scale", "path": str(scale_link), "protocol": "mtsics"},
-                    "dock-scanner": {"kind": "scanner", "path": str(scanner_link)},
-                    "dock-camera": {"kind": "camera", "source": str(recording), "fps": 10},
-                    "bench-cradle": {
-                        "kind": "cradle",
-                        "poll_interval": 0.3,
-                        **{tool: str(CRADLE_SIM_DIR / tool) for tool in CRADLE_TOOLS},
-                    },
+        self.profile_data = {
+            "station": {"site": self.site, "station": self.station},
+            "bus": {"port": port},
+            "devices": {
+                "dock-scale": {"kind": "scale", "path": str(scale_link), "protocol": "mtsics"},
+                "dock-scanner": {"kind": "scanner", "path": str(scanner_link)},
+                "dock-camera": {
+                    "kind": "camera",
+                    "source": str(recording),
+                    "fps": 10,
+                    "loop": True,
+                    "blob_dir": str(self.data_dir / "blobs"),
                 },
-            }
-        )
+                "bench-cradle": {
+                    "kind": "cradle",
+                    "poll_interval": 0.3,
+                    **{tool: str(CRADLE_SIM_DIR / tool) for tool in CRADLE_TOOLS},
+                },
+            },
+        }
+        profile = parse_profile(self.profile_data)
         for process in ("drivers", "camera"):
             self._start_host(profile, process, config(process))
 
@@ -187,10 +195,10 @@ class DemoStation:
 
 
 def _camera_recording(folder: Path) -> None:
-    """The dock camera's view: an empty dock, a return label (QR) lying still, empty again."""
+    """The dock camera's view of the scale plate (no label in sight: the scanner reads it)."""
     if folder.is_dir() and any(folder.iterdir()):
         return
-    frames = dock_session([[CAMERA_LABEL]], np.random.default_rng(7))
+    frames = dock_session([[]], np.random.default_rng(7))
     write_image_folder(frames, folder)
 
 

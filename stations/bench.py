@@ -139,6 +139,7 @@ def decide_diag(
             "platform": diag.platform,
             "imei": diag.imei,
             "serial": diag.serial,
+            "manufacturer": _fact(diag.fields, "manufacturer"),
             "model": diag.model,
             "battery_health": battery_percent(diag.battery_health),
             "battery_text": diag.battery_health,
@@ -216,6 +217,13 @@ def _identify(
     else:
         out.message = f"Unit {unit_id} linked to return {linked.return_id}: grade it."
     return out
+
+
+def _fact(fields: dict[str, Any], name: str) -> str | None:
+    """A cradle field's value (fields are {"value", "source"} records)."""
+    fact = fields.get(name)
+    value = fact.get("value") if isinstance(fact, dict) else None
+    return None if value is None else str(value)
 
 
 def evolve(state: BenchState, event: CustodyEvent) -> BenchState:

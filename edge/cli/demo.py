@@ -1,11 +1,12 @@
-"""`edge demo`: what the station runs today, end to end, on simulated input."""
+"""`edge demo`: the whole station on simulated devices, one shift through it, then proof."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,68 +14,130 @@ from rich.table import Table
 
 from edge.bus.broker import BrokerError
 from edge.cli.common import err_console, state
-from edge.demo import describe, receiving_drafts, shift_boxes
-from edge.demo_devices import run_devices
-from edge.journal import Journal, JournalReader, verify_journal
+from edge.demo_shift import DEMO_PIN, ShiftReport, run_shift
+from edge.journal import JournalReader, verify_journal
+from edge.journal.keys import read_verifier
 from edge.journal.proofs import inclusion_proof_text, verify_inclusion_text
+from stations.certificate import CertificateError, open_certificate
 
 console = Console()
 
 
 def demo(
     ctx: typer.Context,
-    operator: Annotated[str, typer.Option(help="Operator id for the shift.")] = "op-0042",
+    serve: Annotated[
+        bool, typer.Option(help="Keep the station and its API running after the shift.")
+    ] = False,
 ) -> None:
-    """Run a dock-receiving shift into the station journal, checkpoint, verify and prove."""
+    """Run the station (broker, drivers, camera, hub, API) on simulated devices: a shift of
+    dock receiving and bench work, then verify the journal and prove a receipt."""
     s = state(ctx)
     site, station = s.site or "demo-site", s.station or "dock-1"
-    with Journal(s.data_dir, site=site, station=station) as journal:
-        shift = sum(1 for _ in journal.reader.events(event_type="operator.signed_in"))
-        drafts = receiving_drafts(shift_boxes(shift), operator, journal.blobs)
-        events = [journal.append(draft) for draft in drafts]  # one durable append per scan
-        journal.checkpoint()
-        verifier = journal.verifier
-    table = Table("seq", "event", "subject", "what happened", title=f"appended to {s.journal_path}")
-    for event in events:
-        detail = describe(event.type.value, event.payload)
-        table.add_row(str(event.seq), event.type.value, event.subject, detail)
-    console.print(table)
-
-    report = verify_journal(s.journal_path, blobs=journal.blobs)
-    status = "[green]ok[/green]" if report.ok else f"[red]BAD at seq {report.first_bad_seq}[/red]"
-    console.print(
-        f"verify: {status}: {report.events} events, {report.checkpoints} checkpoints, "
-        f"{report.blobs} blobs re-hashed; root {report.root.hex()}"
-    )
-    received = next(e for e in events if e.type.value == "package.received")
-    with JournalReader(s.journal_path) as reader:
-        proof = inclusion_proof_text(reader, received.seq)
-    proven = verify_inclusion_text(proof, verifier)
-    proof_path = Path(tempfile.gettempdir()) / f"edge-demo-seq{received.seq}.tlog-proof"
-    proof_path.write_text(proof)
-    console.print(
-        f"proof: seq {received.seq} ({received.subject} received) is in the signed tree of "
-        f"size {proven.checkpoint.size}, checked with the public key alone ({proof_path})"
-    )
-    console.print(f"station verifier key: {verifier.encode()}")
-    if not report.ok:
-        raise typer.Exit(1)
-    _devices(s.data_dir, site, station)
-
-
-def _devices(data_dir: Path, site: str, station: str) -> None:
-    """Simulated devices through the real drivers, a private Mosquitto and its ACL."""
-    console.rule("devices on the station bus")
     try:
-        hub = asyncio.run(run_devices(data_dir, site, station))
-    except BrokerError as exc:
+        report = asyncio.run(run_shift(s.data_dir, site, station, serve=_wait if serve else None))
+    except (BrokerError, RuntimeError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    table = Table("device", "topic", "seq", "what the hub received", title="custody readings")
-    for seen in hub.sightings:
-        table.add_row(seen.device, seen.kind, str(seen.seq or ""), seen.what)
+    _print_shift(report)
+    if not _prove(s.data_dir, report):
+        raise typer.Exit(1)
+
+
+async def _wait(api: str) -> None:
+    console.print(
+        f"station running: API {api}/docs (badges BADGE-ADA admin, BADGE-OLGA operator, "
+        f"BADGE-TOM technician; PIN {DEMO_PIN}); Ctrl-C stops"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _describe(event: dict[str, Any]) -> str:
+    p = event["payload"]
+    match event["type"]:
+        case "label.scanned":
+            return f"label {p.get('code')!r} → {p.get('return_id') or 'no match'}"
+        case "package.weighed":
+            inside = {True: "inside", False: "OUTSIDE", None: "no"}[p.get("within_band")]
+            return f"{p.get('grams')} g, {inside} band"
+        case "photo.captured":
+            return f"photo {p.get('width')}x{p.get('height')} sha256 {str(p.get('sha256'))[:12]}…"
+        case "seal.checked":
+            return "seal intact" if p.get("intact") else f"seal BROKEN ({p.get('note')})"
+        case "package.received":
+            return f"{p.get('status')} {p.get('exceptions') or ''}".strip()
+        case "exception.raised":
+            return f"{p.get('exception')}: {p.get('message')}"
+        case "device.identified":
+            return f"IMEI {p.get('imei')} via {p.get('source')}, return {p.get('return_id')}"
+        case "diagnostics.recorded":
+            lock = (p.get("lock") or {}).get("state")
+            battery = p.get("battery_text") or f"{p.get('battery_health')}%"
+            return f"{p.get('model')}, battery {battery}, lock {lock}"
+        case "grade.assigned":
+            return f"grade {p.get('grade')}, payout {p.get('payout')}"
+        case "erasure.completed":
+            cert = str(p.get("certificate_sha256"))[:12]
+            return f"{p.get('result')}, {p.get('method')}, certificate {cert}…"
+        case "disposition.routed":
+            return f"→ {p.get('route')} by rule {p.get('rule')}"
+        case "location.moved":
+            return f"{p.get('from')} → {p.get('to')}"
+        case "manifest.synced":
+            return f"{p.get('change')} from {p.get('source')}"
+        case "operator.signed_in":
+            return f"{p.get('name')} ({p.get('role')})"
+    return ""
+
+
+def _print_shift(report: ShiftReport) -> None:
+    console.rule("the shift")
+    for step in report.steps:
+        console.print(f"• {step}", highlight=False)
+    table = Table("seq", "event", "subject", "operator", "what happened", title="custody journal")
+    for event in report.events:
+        table.add_row(
+            str(event["seq"]), event["type"], event["subject"], event["operator"], _describe(event)
+        )
     console.print(table)
-    statuses = Table("device", "state", "reason", title="retained device status, while running")
-    for device, status in sorted(hub.statuses.items()):
-        statuses.add_row(device, status.state, status.reason)
-    console.print(statuses)
+    devices = Table("device", "state", title="device status, as screens saw it while running")
+    for device, device_state in report.devices.items():
+        devices.add_row(device, device_state)
+    console.print(devices)
+
+
+def _prove(data_dir: Path, report: ShiftReport) -> bool:
+    journal = data_dir / "journal.db"
+    verdict = verify_journal(journal)
+    status = "[green]ok[/green]" if verdict.ok else f"[red]BAD at seq {verdict.first_bad_seq}[/red]"
+    console.print(
+        f"verify: {status}: {verdict.events} events, {verdict.checkpoints} checkpoints; "
+        f"root {verdict.root.hex()}"
+    )
+    with JournalReader(journal) as reader:
+        verifier = read_verifier(reader.meta().verifier)
+        received = [e for e in report.events if e["type"] == "package.received"]
+        proof = inclusion_proof_text(reader, received[0]["seq"])
+    proven = verify_inclusion_text(proof, verifier)
+    proof_path = Path(tempfile.gettempdir()) / f"edge-demo-seq{received[0]['seq']}.tlog-proof"
+    proof_path.write_text(proof)
+    console.print(
+        f"proof: seq {received[0]['seq']} ({received[0]['subject']} received) is in the signed "
+        f"tree of size {proven.checkpoint.size}, checked with the public key alone ({proof_path})"
+    )
+    if report.certificate is not None:
+        try:
+            certificate = open_certificate(report.certificate, verifier)
+            console.print(
+                f"erasure certificate: {certificate.result}, {certificate.sanitization.method} by "
+                f"{certificate.sanitization.tool_name} {certificate.sanitization.tool_version}, "
+                "signature ok"
+            )
+        except CertificateError as exc:
+            console.print(f"[red]erasure certificate does not verify: {exc}[/red]")
+            return False
+    console.print(f"station verifier key: {verifier.encode()}")
+    return verdict.ok

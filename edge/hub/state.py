@@ -416,11 +416,13 @@ def _diagnostics(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any
     state = lock.get("state") if isinstance(lock, dict) else None
     conn.execute(
         "UPDATE units SET serial = coalesce(?, serial), model = coalesce(?, model), "
+        "make = coalesce(make, ?), "
         "platform = coalesce(?, platform), battery_health = coalesce(?, battery_health), "
         "lock = ?, cradle_imei = coalesce(cradle_imei, ?), updated_seq = ? WHERE unit_id = ?",
         (
             p.get("serial"),
             p.get("model"),
+            p.get("manufacturer"),
             p.get("platform"),
             p.get("battery_health"),
             state if state in ("clear", "locked", "unknown") else "unknown",

@@ -225,7 +225,7 @@ def test_duplicate_receipt_and_cancelled_return(dock: LiveStation) -> None:
         dock.scanner.scan(label)
         _new_events(dock, start, 1)
         dock.scale.place(grams)
-        wait_for(lambda: "photo.captured" in _types(dock.events(start)), 30, "photo")
+        wait_for(lambda at=start: "photo.captured" in _types(dock.events(at)), 30, "photo")
         dock.call("POST", "/api/v1/dock/seal", "BADGE-OLGA", json={"intact": True})
         dock.scale.place("0")
     kinds = [
