@@ -9,6 +9,7 @@ resolves them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,6 +37,7 @@ from stations.workflow import (
 
 Stage = Literal["awaiting_weight", "awaiting_seal"]
 PHOTO_REQUEST_PREFIX = "dock:"
+PHOTO_REQUESTS_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class DockState(BaseModel):
     model_config = ConfigDict(frozen=True)
     current: PackageInProgress | None = None
     loose_weight: LooseWeight | None = None  # transient: a weight with no label yet
+    # Recent photo requests → the package they were for, so a late photo finds its package.
+    photo_requests: tuple[tuple[str, str], ...] = ()
 
 
 def weight_band(expected: ExpectedReturn | None, catalogue: Catalogue) -> Band | None:
@@ -231,7 +235,8 @@ def decide_weight(
     """A stable weight weighs the package waiting for one; otherwise it is kept for a moment in
     case its label is scanned next (a box is often put down before it is scanned)."""
     if weight.grams < config.min_package_grams:
-        return Outcome(), state
+        # The scale is empty: whatever lay on it before is gone.
+        return Outcome(), state.model_copy(update={"loose_weight": None})
     current = state.current
     if current is None or current.stage != "awaiting_weight":
         loose = LooseWeight(
@@ -290,24 +295,17 @@ def _weigh(
 
 
 def photo_request_id(subject: str, now: datetime) -> str:
-    """Carries the package's subject, so a photo that arrives late still finds its package."""
+    """Short and unique; `DockState.photo_requests` maps it back to the package."""
     stamp = int(now.timestamp() * 1000)
-    return f"{PHOTO_REQUEST_PREFIX}{stamp}:{subject}"[:64]
-
-
-def subject_of_photo_request(request_id: str | None) -> str | None:
-    if not request_id or not request_id.startswith(PHOTO_REQUEST_PREFIX):
-        return None
-    _, _, rest = request_id.partition(":")
-    _, sep, subject = rest.partition(":")
-    return subject or None if sep else None
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:8]
+    return f"{PHOTO_REQUEST_PREFIX}{stamp}:{digest}"
 
 
 def decide_photo(state: DockState, photo: PhotoInput, station: str) -> Outcome:
-    current = state.current
-    subject = subject_of_photo_request(photo.request_id)
-    if subject is None or (current is not None and current.photo_request == photo.request_id):
-        subject = current.subject if current is not None else subject
+    requests = dict(state.photo_requests)
+    subject = requests.get(photo.request_id or "")
+    if subject is None and state.current is not None and photo.request_id is None:
+        subject = state.current.subject  # a photo nobody asked for, while a package is open
     out = Outcome()
     out.add(
         EventType.PHOTO_CAPTURED,
@@ -398,6 +396,11 @@ def evolve(state: DockState, event: CustodyEvent) -> DockState:
     current = state.current
     if event.type is EventType.LABEL_SCANNED and payload.get("workflow", "dock") != "dock":
         return state
+    request = payload.get("photo_request") if event.type is EventType.PACKAGE_WEIGHED else None
+    if isinstance(request, str):
+        recent = (*state.photo_requests, (request, event.subject))[-PHOTO_REQUESTS_KEPT:]
+        state = state.model_copy(update={"photo_requests": recent})
+        current = state.current
     if event.type is EventType.LABEL_SCANNED and not payload.get("repeat"):
         band = payload.get("band")
         package = PackageInProgress(
@@ -419,8 +422,10 @@ def evolve(state: DockState, event: CustodyEvent) -> DockState:
                 "photo_request": _text(payload.get("photo_request")),
             }
         )
-        return DockState(current=updated, loose_weight=None)
+        return state.model_copy(update={"current": updated, "loose_weight": None})
     if event.type is EventType.PHOTO_CAPTURED:
+        if not payload.get("blob_present", True):
+            return state  # recorded as photo_missing; not evidence the package can attach
         sha = str(payload.get("sha256"))
         return state.model_copy(
             update={
@@ -437,7 +442,8 @@ def evolve(state: DockState, event: CustodyEvent) -> DockState:
             }
         )
     if event.type is EventType.PACKAGE_RECEIVED:
-        return state.model_copy(update={"current": None})
+        # A weight that came while this box waited for its seal check was this box, lifted.
+        return state.model_copy(update={"current": None, "loose_weight": None})
     return state
 
 

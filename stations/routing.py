@@ -15,6 +15,11 @@ def decide_route(
         raise WorkflowRefused(f"no unit {request.unit_id!r} at this station", status=404)
     if unit.grade is None or unit.checklist is None:
         raise WorkflowRefused(f"unit {unit.unit_id} is not graded yet", code="not_graded")
+    if unit.payout_status == "declined":
+        raise WorkflowRefused(
+            f"unit {unit.unit_id}'s trade-in was declined: it goes back to the customer",
+            code="declined",
+        )
     review = [
         e for e in lookup.open_exceptions(unit.unit_id) if e.kind == "damage_beyond_disclosure"
     ]

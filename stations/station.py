@@ -91,6 +91,9 @@ class StationWorkflows:
         new_unit_id: Callable[[], str],
     ) -> tuple[Outcome, StationState]:
         """Events for one input, and the state if the input changed it without an event."""
+        if isinstance(item, WeightInput) and item.grams < self.dock_config.min_package_grams:
+            out, dock = receiving.decide_weight(state.dock, item, now, self.dock_config)
+            return out, state.model_copy(update={"dock": dock})  # an empty scale
         if (
             isinstance(item, ScanInput | WeightInput | PhotoInput | DiagInput)
             and item.operator == UNATTENDED
@@ -159,14 +162,16 @@ class StationWorkflows:
             case DiagInput():
                 what = {"imei": item.imei, "serial": item.serial, "model": item.model}
         out = Outcome()
-        attachments = (item.sha256,) if isinstance(item, PhotoInput) else ()
+        present = isinstance(item, PhotoInput) and item.blob_present
+        attachments = (item.sha256,) if present and isinstance(item, PhotoInput) else ()
         out.raise_exception(
             "no_operator",
             f"station:{self.station}",
             UNATTENDED,
             "a device reading arrived while nobody was signed in at the station",
-            {**what, "reading": item.reading.as_payload()},
+            what,
             attachments,
+            reading=item.reading,
         )
         out.message = "Sign in first: that reading was kept as an exception."
         return out

@@ -211,14 +211,12 @@ class Outcome:
         message: str,
         evidence: dict[str, Any],
         attachments: tuple[str, ...] = (),
+        reading: Reading | None = None,
     ) -> None:
-        self.add(
-            EventType.EXCEPTION_RAISED,
-            subject,
-            operator,
-            {"exception": kind, "message": message, "evidence": evidence},
-            attachments,
-        )
+        payload: dict[str, Any] = {"exception": kind, "message": message, "evidence": evidence}
+        if reading is not None:
+            payload["reading"] = reading.as_payload()  # so a redelivery is known as one
+        self.add(EventType.EXCEPTION_RAISED, subject, operator, payload, attachments)
 
     def extend(self, other: Outcome) -> None:
         self.events.extend(other.events)

@@ -129,18 +129,11 @@ class HubBus:
         item = self._as_input(device, model, hashlib.sha256(payload).hexdigest()[:32])
         if item is None:
             return
-        reading = item.reading
-        assert reading.seq is not None and reading.digest is not None
-        seen = self.hub.state.seen_reading(device, reading.seq, reading.digest)
-        if seen is not None:
-            self.stats.duplicates += 1
-            log.info("duplicate reading device=%s seq=%d journal_seq=%d", device, reading.seq, seen)
-            return
         self.stats.readings += 1
         try:
-            await self.hub.handle(item)
+            await self.hub.handle(item)  # deduped by the workflow thread
         except WorkflowRefused as exc:  # a reading is never refused; a bug if it is
-            log.error("reading refused device=%s seq=%s: %s", device, reading.seq, exc)
+            log.error("reading refused device=%s seq=%s: %s", device, item.reading.seq, exc)
 
     def _as_input(
         self, device: str, model: Any, digest: str

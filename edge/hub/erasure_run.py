@@ -19,6 +19,10 @@ from stations.workflow import ErasureInput, UnitView
 
 async def erase_unit(services: HubServices, unit: UnitView, who: Principal) -> Result:
     hub = services.hub
+    if unit.payout_status == "declined":
+        raise ApiError(
+            409, "declined", f"unit {unit.unit_id}'s trade-in was declined: it goes back unerased"
+        )
     platform = unit.platform if unit.platform in ("android", "ios") else "other"
     tools = hub.profile.erasure.tools
     config = tools.get(platform)

@@ -31,7 +31,7 @@ from stations.grading import GradeFactors
 from stations.manifest import ExpectedReturn, manifest_changes
 from stations.profile import HubProfile
 from stations.station import StationState, StationWorkflows
-from stations.workflow import UNATTENDED, DeviceCommand, Outcome, WorkflowInput
+from stations.workflow import UNATTENDED, DeviceCommand, Outcome, Reading, WorkflowInput
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -122,6 +122,8 @@ class Hub:
     _queue: queue.SimpleQueue[_Job | object] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    duplicates: int = 0
+    caught_up: bool = False
     inputs_handled: int = 0
     inputs_refused: int = 0
     inputs_failed: int = 0
@@ -167,6 +169,25 @@ class Hub:
             self.state.apply(batch, {"station": state.model_dump_json()})
             log.info("hub read model caught up to seq=%d", batch[-1].seq)
         self._station_state = state
+        self.caught_up = True
+
+    def restore_operator(self, live_session: Callable[[str], Any]) -> None:
+        """After a restart: the operator who last signed in here attends the station again if
+        their session is still open (`live_session(operator_id)` → principal or None)."""
+        last = None
+        for event in self.journal.reader.events(event_type=EventType.OPERATOR_SIGNED_IN.value):
+            last = event
+        if last is None:
+            return
+        principal = live_session(last.subject)
+        if principal is not None:
+            self.active_operator = ActiveOperator(
+                principal.operator_id,
+                principal.name,
+                principal.role.value,
+                last.ts,
+                principal.expires_at,
+            )
 
     # -- lifecycle --
 
@@ -178,6 +199,17 @@ class Hub:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def ready_problems(self) -> list[str]:
+        """Why the hub cannot take custody now (empty when it can)."""
+        problems = []
+        if not self.caught_up:
+            problems.append("read model has not caught up with the journal")
+        if not self.running:
+            problems.append("workflow thread is not running")
+        if not self.journal.writable:
+            problems.append("journal writer is not running")
+        return problems
 
     async def stop(self) -> None:
         if self._thread is not None:
@@ -231,6 +263,19 @@ class Hub:
 
     def _handle(self, item: HubInput) -> Result:
         now = self.now()
+        reading = getattr(item, "reading", None)
+        if isinstance(reading, Reading) and reading.seq is not None and reading.digest:
+            # Checked here, one input at a time, so two copies in flight cannot both pass.
+            seen = self.state.seen_reading(reading.device_id, reading.seq, reading.digest)
+            if seen is not None:
+                self.duplicates += 1
+                log.info(
+                    "duplicate reading device=%s seq=%d journal_seq=%d",
+                    reading.device_id,
+                    reading.seq,
+                    seen,
+                )
+                return Result((), f"already journalled at seq {seen}")
         if isinstance(item, ManifestImport):
             outcome = self._manifest_outcome(item)
             state = self._station_state

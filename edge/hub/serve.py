@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -31,6 +32,9 @@ def hub_app(
         hub = Hub(data_dir, profile)
         hub.start()
         operators = OperatorStore(data_dir / OPERATORS_FILE)
+        hub.restore_operator(
+            lambda operator_id: operators.live_session(operator_id, hub.station, datetime.now(UTC))
+        )
         bus = None
         if bus_config is not None:
             bus = HubBus(hub, bus_config)

@@ -194,6 +194,11 @@ class Journal:
         return self.signer.verifier
 
     @property
+    def writable(self) -> bool:
+        """The writer thread runs and takes requests."""
+        return self._accepting and self._thread.is_alive()
+
+    @property
     def size(self) -> int:
         return self._state.tree.size
 

@@ -445,6 +445,31 @@ class OperatorStore:
             expires_at=expires_at,
         )
 
+    def live_session(self, operator_id: str, station: str, now: datetime) -> Principal | None:
+        """The operator's newest open session at `station`, if any (to restore who is
+        attending the station after a hub restart)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT s.role AS session_role, s.station, s.expires_at, "
+                "o.operator_id, o.name, o.role, o.disabled "
+                "FROM sessions s JOIN operators o USING (operator_id) "
+                "WHERE s.operator_id = ? AND s.station = ? AND s.revoked_at IS NULL "
+                "ORDER BY s.issued_at DESC LIMIT 1",
+                (operator_id, station),
+            ).fetchone()
+        if row is None or row["disabled"] or row["session_role"] != row["role"]:
+            return None
+        expires_at = _parse_ts(row["expires_at"])
+        if expires_at is None or now >= expires_at:
+            return None
+        return Principal(
+            operator_id=row["operator_id"],
+            name=row["name"],
+            role=Role(row["role"]),
+            station=row["station"],
+            expires_at=expires_at,
+        )
+
     def sign_out(self, token: str, now: datetime) -> bool:
         """End one session. False if the token was unknown or already ended."""
         with self._write() as conn:

@@ -1,0 +1,258 @@
+"""The hub in process (no broker): regressions found by an independent review."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from edge.bus.client import BusConfig
+from edge.hub.bus_bridge import HubBus
+from edge.hub.runtime import Hub, ManifestImport, SignIn
+from edge.journal import JOURNAL_FILE, JournalReader
+from stations.manifest import parse_manifest
+from stations.profile import load_hub_profile
+from stations.workflow import PhotoInput, Reading, ScanInput, SealInput, WeightInput
+
+DOCK = """
+[station]
+site = "ams-1"
+station = "dock-1"
+role = "dock"
+
+[devices.dock-scanner]
+kind = "scanner"
+path = "/dev/null"
+
+[devices.dock-scale]
+kind = "scale"
+path = "/dev/null"
+protocol = "mtsics"
+
+[devices.dock-camera]
+kind = "camera"
+source = "/tmp/nothing"
+
+[receiving]
+camera = "dock-camera"
+"""
+
+MANIFEST = [
+    {
+        "return_id": "R-1001",
+        "label_codes": ["1Z999AA10123456784"],
+        "customer_ref": "C-77",
+        "make": "Apple",
+        "model": "iPhone 13",
+        "declared_imei": "356938035643809",
+        "screen": "flawless",
+        "body": "minor_wear",
+        "quote": "240.00",
+        "currency": "EUR",
+        "status": "accepted",
+        "packaging": "mailer-box",
+    }
+]
+
+
+def make_hub(tmp_path: Path) -> Hub:
+    path = tmp_path / "station.toml"
+    path.write_text(DOCK)
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    return Hub(data, load_hub_profile(path))
+
+
+async def sign_in(hub: Hub) -> None:
+    await hub.handle(
+        SignIn("olga", "Olga", "operator", "badge", datetime.now(UTC) + timedelta(hours=8))
+    )
+
+
+async def load_manifest(hub: Hub) -> None:
+    records = parse_manifest(
+        json.dumps({"returns": MANIFEST}).encode(), "json", hub.workflows.catalogue
+    )
+    await hub.handle(ManifestImport(tuple(records), "test", "ada"))
+
+
+def types(hub: Hub) -> list[str]:
+    with JournalReader(hub.data_dir / JOURNAL_FILE) as reader:
+        return [e.type.value for e in reader.events()]
+
+
+def test_a_photo_whose_blob_is_missing_does_not_block_the_receipt(tmp_path: Path) -> None:
+    """A photo whose blob is missing is journalled as photo_missing, but its sha still enters
+    the package's photos and is attached to package.received: the seal confirmation then fails
+    in the journal (attachment not in blob store) every time; the package can never be received."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            await sign_in(hub)
+            await load_manifest(hub)
+            await hub.handle(
+                ScanInput("1Z999AA10123456784", "code128", Reading("dock-scanner", 1, "a"), "olga")
+            )
+            await hub.handle(WeightInput(Decimal(400), Reading("dock-scale", 1, "b"), "olga"))
+            req = hub.station_state.dock.current.photo_request
+            await hub.handle(
+                PhotoInput(
+                    "ab" * 32,
+                    640,
+                    480,
+                    req,
+                    Reading("dock-camera", 1, "c"),
+                    "olga",
+                    blob_present=False,
+                )
+            )
+            assert "photo_missing" in json.dumps(
+                hub.state.list_exceptions(status="open", kind=None, limit=50, offset=0)[0]
+            )
+            result = await hub.handle(SealInput(True, "olga"))
+            assert "package.received" in [e.type.value for e in result.events]
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_an_unattended_reading_is_deduped_on_redelivery(tmp_path: Path) -> None:
+    """A reading while nobody is signed in becomes a no_operator exception, but its reading sits
+    under evidence.reading, not payload.reading, so the durable dedupe never sees it: a QoS 1
+    redelivery after a restart is journalled twice."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            scan = ScanInput("X-1", "code128", Reading("dock-scanner", 7, "d" * 32), "unattended")
+            await hub.handle(scan)
+            assert hub.state.seen_reading("dock-scanner", 7, "d" * 32) is not None
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_an_unattended_photo_without_its_blob_is_still_journalled(tmp_path: Path) -> None:
+    """Unattended photo whose blob is missing: the no_operator exception attaches the sha
+    anyway; the journal refuses it, the reading is retried and dead-lettered, never journalled."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            photo = PhotoInput(
+                "cd" * 32,
+                640,
+                480,
+                None,
+                Reading("dock-camera", 3, "e" * 32),
+                "unattended",
+                blob_present=False,
+            )
+            await hub.handle(photo)
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_two_copies_in_flight_are_journalled_once(tmp_path: Path) -> None:
+    """The bridge checks seen_reading before queueing; a redelivery that arrives while the first
+    delivery is still queued or being decided (e.g. after a reconnect) passes the check too."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        bus = HubBus(
+            hub,
+            BusConfig("127.0.0.1", 1, "review-hub"),
+        )
+        try:
+            await sign_in(hub)
+            payload = json.dumps(
+                {
+                    "v": 1,
+                    "code": "UNKNOWN-LABEL-1",
+                    "symbology": "code128",
+                    "aim": None,
+                    "raw_b64": "",
+                    "ts": "2026-01-01T00:00:00.000000Z",
+                    "seq": 42,
+                }
+            ).encode()
+            topic = f"{bus.topics.root}/dev/dock-scanner/scan"
+            before = len(types(hub))
+            await asyncio.gather(bus._on_reading(topic, payload), bus._on_reading(topic, payload))
+            added = types(hub)[before:]
+            assert added.count("label.scanned") == 1, added
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_the_previous_box_weight_never_weighs_the_next_package(tmp_path: Path) -> None:
+    """Box A is re-weighed while awaiting the seal check (operator turns it to look at the seal):
+    that stable weight is kept as a loose weight. The empty scale (< min grams) does not clear it,
+    nor does package.received. The next label scanned within weight_reuse_s is weighed with box
+    A's weight."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            await sign_in(hub)
+            await load_manifest(hub)
+            await hub.handle(ScanInput("UNKNOWN-A", "code128", Reading("s", 1, "a1"), "olga"))
+            await hub.handle(WeightInput(Decimal(612), Reading("scale", 1, "w1"), "olga"))
+            # box lifted to check the seal and put back: a new stable weight
+            await hub.handle(WeightInput(Decimal(611), Reading("scale", 2, "w2"), "olga"))
+            await hub.handle(SealInput(True, "olga"))
+            # box removed: empty scale
+            await hub.handle(WeightInput(Decimal(0), Reading("scale", 3, "w3"), "olga"))
+            # next box's label scanned before it is put on the scale
+            result = await hub.handle(
+                ScanInput("1Z999AA10123456784", "code128", Reading("s", 2, "a2"), "olga")
+            )
+            weighed = [e for e in result.events if e.type.value == "package.weighed"]
+            assert not weighed, [e.payload for e in weighed]
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_a_late_photo_finds_its_package_whatever_the_label_length(tmp_path: Path) -> None:
+    """The photo request id is cut to 64 chars, so a photo that arrives after its package was
+    closed is journalled under a truncated subject no package has."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            await sign_in(hub)
+            label = "https://returns.example.com/r/RMA-000123456789"
+            await hub.handle(ScanInput(label, "qr", Reading("s", 1, "a1"), "olga"))
+            await hub.handle(WeightInput(Decimal(400), Reading("scale", 1, "w1"), "olga"))
+            current = hub.station_state.dock.current
+            req = current.photo_request
+            await hub.handle(SealInput(True, "olga"))
+            blob = hub.journal.blobs.put(b"jpeg")
+            res = await hub.handle(
+                PhotoInput(blob, 640, 480, req, Reading("dock-camera", 1, "p1"), "olga")
+            )
+            assert res.events[0].subject == current.subject, (
+                res.events[0].subject,
+                current.subject,
+            )
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
