@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from edge.api.auth import require_role
-from edge.api.errors import ApiError
+from edge.api.errors import ApiError, error_responses
 from edge.api.models import (
     ActionResult,
     ChecklistBody,
@@ -50,13 +50,7 @@ UnitId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.
 ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 ExceptionSeq = Annotated[int, Path(ge=1, le=2**53)]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in"},
-    403: {"description": "The token's role is not allowed here"},
-    404: {"description": "No such return, unit or exception"},
-    409: {"description": "Not possible in the current state (the message says why)"},
-    422: {"description": "The body is invalid (the message names the field)"},
-}
+_ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 
 def _result(result: Result) -> ActionResult:

@@ -66,6 +66,41 @@ def error_response(
     }
 
 
+_STANDARD_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "There was an error parsing the body", "The body is not UTF-8 JSON"),
+    401: (
+        "unauthorized",
+        "sign in first: send Authorization: Bearer <token>",
+        "Missing, expired or ended token",
+    ),
+    403: (
+        "forbidden",
+        "needs role technician; you are operator",
+        "Signed in, but the role is too low",
+    ),
+    404: (
+        "not_found",
+        "no unit 'U-7Q2M4XKZ9D1P' at this station",
+        "No such return, unit, exception or certificate here",
+    ),
+    409: (
+        "no_package",
+        "no package at the dock: scan its label first",
+        "Not possible in the current state (the message says why)",
+    ),
+    422: (
+        "invalid_request",
+        "body.code: String should have at least 1 character",
+        "Refused input: the message names the field (`invalid_request` adds `details`)",
+    ),
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that may answer these common errors."""
+    return {status: error_response(status, *_STANDARD_ERRORS[status]) for status in statuses}
+
+
 def _error_json(
     status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> Response:

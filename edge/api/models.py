@@ -14,7 +14,9 @@ class _Body(BaseModel):
 class ScanBody(_Body):
     """A code typed or pasted by a person (a scanner's reads arrive over the bus)."""
 
-    code: str = Field(min_length=1, max_length=512, examples=["1Z999AA10123456784"])
+    # at least one visible character: a stray space from the keypad is not a label, and as a
+    # scan it would close the package in progress as incomplete
+    code: str = Field(min_length=1, max_length=512, pattern=r"\S", examples=["1Z999AA10123456784"])
 
 
 class SealBody(_Body):

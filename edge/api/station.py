@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, WebSocket, WebSocketDisconn
 from fastapi.responses import JSONResponse, Response
 
 from edge.api.auth import require_role
-from edge.api.errors import ApiError
+from edge.api.errors import ApiError, error_responses
 from edge.api.models import JournalPage, ProfileBody
 from edge.api.services import HubServices, services
 from edge.journal import EventType
@@ -25,6 +25,7 @@ Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 Services = Annotated[HubServices, Depends(services)]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+STREAM_SESSION_CHECK_S = 30.0  # how often an idle stream checks that its session still holds
 EVENT_TYPES = "|".join(t.value.replace(".", r"\.") for t in EventType)
 
 
@@ -38,18 +39,12 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
 def readyz(hub: Services) -> JSONResponse:
     """Ready when the journal takes writes and the read model has caught up with it."""
-    journal = hub.hub.journal
-    problems = []
-    if not hub.hub.running:
-        problems.append("workflow thread is not running")
-    applied, size = hub.hub.state.applied_seq_now(), journal.size
-    if applied != size:
-        problems.append(f"read model at seq {applied}, journal at {size}")
+    problems = hub.hub.ready_problems()
     body = {"status": "ready" if not problems else "not_ready", "problems": problems}
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 
-@router.get("/api/v1/station")
+@router.get("/api/v1/station", responses=error_responses(401))
 def station_status(hub: Services, _: Operator) -> dict[str, Any]:
     """Who and what this station is, and how it is doing."""
     core = hub.hub
@@ -77,7 +72,7 @@ def station_status(hub: Services, _: Operator) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/devices")
+@router.get("/api/v1/devices", responses=error_responses(401))
 def devices(hub: Services, _: Operator) -> dict[str, Any]:
     """Every device's last status as it reported it (retained on the bus)."""
     found = dict(hub.bus.devices) if hub.bus else {}
@@ -94,7 +89,7 @@ def devices(hub: Services, _: Operator) -> dict[str, Any]:
     return {"devices": slots + extra}
 
 
-@router.get("/api/v1/journal", response_model=JournalPage)
+@router.get("/api/v1/journal", response_model=JournalPage, responses=error_responses(401, 422))
 def journal_page(
     hub: Services,
     _: Operator,
@@ -119,7 +114,14 @@ def journal_page(
     )
 
 
-@router.get("/api/v1/certificates/{sha256}")
+@router.get(
+    "/api/v1/certificates/{sha256}",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/json": {}}, "description": "The signed certificate"},
+        **error_responses(401, 404, 409, 422),
+    },
+)
 def certificate(hub: Services, _: Operator, sha256: Sha256) -> Response:
     """An erasure certificate as signed, after checking it against the station key."""
     blobs = hub.hub.journal.blobs
@@ -133,7 +135,7 @@ def certificate(hub: Services, _: Operator, sha256: Sha256) -> Response:
     return Response(document, media_type="application/json")
 
 
-@router.get("/api/v1/profile")
+@router.get("/api/v1/profile", responses=error_responses(401, 403))
 def get_profile(hub: Services, _: Admin) -> dict[str, Any]:
     """The station profile in force (as loaded at start) and its file."""
     path = hub.profile_path
@@ -148,12 +150,15 @@ def get_profile(hub: Services, _: Admin) -> dict[str, Any]:
     }
 
 
-@router.put("/api/v1/profile")
+@router.put("/api/v1/profile", responses=error_responses(400, 401, 403, 409, 422))
 def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
     """Check a new profile and store it; it takes effect when the station restarts."""
     import tomllib
 
     from drivers.profile import ProfileError
+    from edge.hub.runtime import load_workflows
+    from stations.catalogue import CatalogueError
+    from stations.disposition import RulesError
     from stations.profile import parse_hub_profile
 
     path = hub.profile_path
@@ -165,6 +170,12 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ApiError(422, "invalid_profile", f"not valid TOML: {exc}") from None
     except ProfileError as exc:
+        raise ApiError(422, "invalid_profile", str(exc)) from None
+    try:
+        # the files it names (catalogue override, rules, demand) must load too, or the station
+        # would store the profile now and fail to start at the next restart
+        load_workflows(parsed)
+    except (CatalogueError, RulesError) as exc:
         raise ApiError(422, "invalid_profile", str(exc)) from None
     current = hub.hub.profile.station
     if (parsed.station.site, parsed.station.station) != (current.site, current.station):
@@ -182,7 +193,9 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
 @router.websocket("/api/v1/stream")
 async def stream(websocket: WebSocket) -> None:
     """Live custody events, readings and device status. Send `{"token": "…"}` first (a token
-    in the URL would end up in access logs)."""
+    in the URL would end up in access logs). The stream ends (`{"type": "error"}`, close code
+    4401) when the token's session does: sign-out, expiry, a role change or a disabled
+    operator."""
     await websocket.accept()
     hub: HubServices = websocket.app.state.services
     try:
@@ -191,41 +204,57 @@ async def stream(websocket: WebSocket) -> None:
         token = json.loads(hello).get("token")
     except (TimeoutError, ValueError, AttributeError, WebSocketDisconnect):
         token = None
-    now = datetime.now(UTC)
-    principal = (
-        await asyncio.to_thread(hub.operators.authenticate, token, now)
-        if isinstance(token, str)
-        else None
-    )
-    if principal is None:
-        with contextlib.suppress(Exception):
-            await websocket.send_json({"type": "error", "error": "unauthorized"})
-            await websocket.close(code=4401)
+    if not isinstance(token, str) or not await _signed_in(hub, token):
+        await _unauthorized(websocket)
         return
     async with hub.hub.broadcaster.listen() as listener:
         await websocket.send_json(
             {"type": "hello", "station": hub.hub.station, "journal_size": hub.hub.journal.size}
         )
         receiver = asyncio.ensure_future(_drain(websocket))
+        getter: asyncio.Future[dict[str, Any]] | None = None
         try:
             while not receiver.done():
-                getter = asyncio.ensure_future(listener.queue.get())
+                if getter is None:
+                    getter = asyncio.ensure_future(listener.queue.get())
+                waiting: set[asyncio.Future[Any]] = {getter, receiver}
                 done, _ = await asyncio.wait(
-                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                    waiting,
+                    timeout=STREAM_SESSION_CHECK_S,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                if getter not in done:
-                    getter.cancel()
+                if receiver in done:
                     break
+                # checked before every message and while idle: an ended session sees no more
+                if not await _signed_in(hub, token):
+                    await _unauthorized(websocket)
+                    break
+                if getter not in done:
+                    continue
+                message, getter = getter.result(), None
+                await websocket.send_json(message)
                 if listener.lagged and listener.queue.empty():
                     await websocket.send_json({"type": "lagged"})
                     break
-                await websocket.send_json(getter.result())
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             receiver.cancel()
+            if getter is not None:
+                getter.cancel()
             with contextlib.suppress(Exception):
                 await websocket.close()
+
+
+async def _signed_in(hub: HubServices, token: str) -> bool:
+    principal = await asyncio.to_thread(hub.operators.authenticate, token, datetime.now(UTC))
+    return principal is not None
+
+
+async def _unauthorized(websocket: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.send_json({"type": "error", "error": "unauthorized"})
+        await websocket.close(code=4401)
 
 
 async def _drain(websocket: WebSocket) -> None:
