@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -184,8 +185,22 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
             "invalid_profile",
             "a profile cannot change the station's site or id (its journal is theirs)",
         )
+    if parsed.erasure != hub.hub.profile.erasure:
+        # The station runs these commands: changing them from a badge-and-PIN session would be
+        # a remote shell. They are changed in the file, on the station, by its administrator.
+        raise ApiError(
+            403,
+            "erasure_tools_locked",
+            "erasure tools cannot be changed through the API; edit the profile on the station",
+        )
+    if path.exists():
+        backup = path.with_suffix(".toml.bak")
+        backup.write_bytes(path.read_bytes())
     tmp = path.with_suffix(".toml.new")
-    tmp.write_text(body.toml, encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(body.toml)
+        handle.flush()
+        os.fsync(handle.fileno())
     tmp.replace(path)
     return {"stored": str(path), "applies": "at the next restart of the station"}
 
