@@ -20,6 +20,7 @@ from edge.systemd_notify import notify
 from stations.catalogue import Catalogue
 from stations.manifest import ManifestError, detect_format, parse_manifest
 from stations.profile import HubProfile, load_hub_profile
+from stations.workflow import WorkflowRefused
 
 log = logging.getLogger(__name__)
 ProfileOption = Annotated[Path, typer.Option("--profile", help="Station profile (TOML).")]
@@ -113,4 +114,8 @@ def import_manifest(
             await hub.stop()
         return result.message
 
-    typer.echo(asyncio.run(apply()))
+    try:
+        typer.echo(asyncio.run(apply()))
+    except WorkflowRefused as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(2) from None

@@ -31,7 +31,14 @@ from stations.grading import GradeFactors
 from stations.manifest import ExpectedReturn, manifest_changes
 from stations.profile import HubProfile
 from stations.station import StationState, StationWorkflows
-from stations.workflow import UNATTENDED, DeviceCommand, Outcome, Reading, WorkflowInput
+from stations.workflow import (
+    UNATTENDED,
+    DeviceCommand,
+    Outcome,
+    Reading,
+    WorkflowInput,
+    WorkflowRefused,
+)
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -333,6 +340,18 @@ class Hub:
 
     def _manifest_outcome(self, item: ManifestImport) -> Outcome:
         current = self.state.manifest_records()
+        taken = [
+            f"{code} (held by {holder.return_id})"
+            for record in item.records
+            for code in record.label_codes
+            if (holder := self.state.return_by_label(code)) is not None
+            and holder.return_id != record.return_id
+        ]
+        if taken:
+            raise WorkflowRefused(
+                "labels already belong to other returns: " + ", ".join(taken[:10]),
+                code="label_taken",
+            )
         outcome = Outcome()
         for change in manifest_changes(current, item.records):
             outcome.add(

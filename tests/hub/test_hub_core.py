@@ -8,13 +8,22 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from edge.bus.client import BusConfig
 from edge.hub.bus_bridge import HubBus
 from edge.hub.runtime import Hub, ManifestImport, SignIn
 from edge.journal import JOURNAL_FILE, JournalReader
 from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
-from stations.workflow import PhotoInput, Reading, ScanInput, SealInput, WeightInput
+from stations.workflow import (
+    PhotoInput,
+    Reading,
+    ScanInput,
+    SealInput,
+    WeightInput,
+    WorkflowRefused,
+)
 
 DOCK = """
 [station]
@@ -252,6 +261,28 @@ def test_a_late_photo_finds_its_package_whatever_the_label_length(tmp_path: Path
                 res.events[0].subject,
                 current.subject,
             )
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_a_label_cannot_move_silently_to_another_return(tmp_path: Path) -> None:
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            await load_manifest(hub)
+            before = types(hub)
+            other = {**MANIFEST[0], "return_id": "R-2000"}
+            records = parse_manifest(
+                json.dumps({"returns": [other]}).encode(), "json", hub.workflows.catalogue
+            )
+            with pytest.raises(WorkflowRefused, match="held by R-1001"):
+                await hub.handle(ManifestImport(tuple(records), "test", "ada"))
+            assert types(hub) == before
+            found = hub.state.return_by_label("1Z999AA10123456784")
+            assert found is not None and found.return_id == "R-1001"
         finally:
             await hub.stop()
 
