@@ -4,11 +4,9 @@ people take at the dock and the bench."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Path, Query
 
 from edge.api.auth import require_role
 from edge.api.errors import ApiError, error_responses
@@ -256,10 +254,3 @@ async def typed_scan(hub: Services, who: Operator, body: ScanBody) -> ActionResu
         source="keyboard",
     )
     return _result(await hub.hub.handle(item))
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-_ = (run_in_threadpool, Request)
