@@ -23,7 +23,6 @@ from drivers.registry import ProcessName
 from drivers.sim.camera import dock_session, write_image_folder
 from drivers.sim.cradle import SIM_DIR as CRADLE_SIM_DIR
 from drivers.sim.cradle import load_preset, write_scenario
-from drivers.sim.labels import LabelCode
 from drivers.sim.scale import ScaleSimulator
 from drivers.sim.serial_scanner import SerialScannerSimulator
 from edge.bus.broker import PrivateBroker, load_or_create_credentials, private_broker
@@ -35,7 +34,6 @@ WAIT = 15.0
 CRADLE_TOOLS = ("adb", "idevice_id", "ideviceinfo", "idevicediagnostics")
 # A GS1-128 shipping label as a scanner with AIM prefixes sends it: SSCC, then a return id.
 SCANNER_LABEL = "]C1" + "00" + "095011010000000018" + "400" + "RET-2026-000001"
-CAMERA_LABEL = LabelCode.qr("RET-2026-000002")
 
 
 @dataclass

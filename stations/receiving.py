@@ -138,7 +138,12 @@ def decide_scan(
             EventType.LABEL_SCANNED,
             state.current.subject,
             operator,
-            {"workflow": "dock", "code": scan.code, "reading": scan_reading(scan), "repeat": True},
+            {
+                "workflow": "dock",
+                "code": scan.code,
+                "reading": scan.reading.as_payload(),
+                "repeat": True,
+            },
         )
         out.message = f"Package {state.current.subject} is already open."
         return out
@@ -164,7 +169,7 @@ def decide_scan(
             "code": scan.code,
             "symbology": scan.symbology,
             "source": scan.source,
-            "reading": scan_reading(scan),
+            "reading": scan.reading.as_payload(),
             "gs1": dict(scan.gs1),
             "return_id": expected.return_id if expected else None,
             "match": how,
@@ -223,10 +228,6 @@ def decide_scan(
         reading = Reading(loose.device, loose.seq, loose.digest)
         out.extend(_weigh(package, Decimal(loose.grams), reading, operator, now, config))
     return out
-
-
-def scan_reading(scan: ScanInput) -> dict[str, Any]:
-    return scan.reading.as_payload()
 
 
 def decide_weight(

@@ -13,7 +13,6 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from edge.bus.client import BusClient, BusConfig, Will
@@ -38,7 +37,6 @@ from stations.workflow import (
     Reading,
     ScanInput,
     WeightInput,
-    WorkflowInput,
     WorkflowRefused,
 )
 
@@ -181,13 +179,3 @@ class HubBus:
             case Reply():
                 return None
         return None
-
-
-def hub_bus_config(data_dir: Path, site: str, station: str, host: str, port: int) -> BusConfig:
-    from edge.bus.broker import load_credentials
-
-    credentials = load_credentials(data_dir / "keys")
-    return BusConfig.for_process(site, station, "hub", credentials["hub"], host, port)
-
-
-_ = WorkflowInput

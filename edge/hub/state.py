@@ -117,11 +117,6 @@ class HubState:
         row = self._writer.execute("SELECT value FROM meta WHERE key = 'applied_seq'").fetchone()
         return int(row[0]) if row else 0
 
-    def applied_seq_now(self) -> int:
-        """`applied_seq` for any thread (through that thread's own connection)."""
-        row = self._read().execute("SELECT value FROM meta WHERE key = 'applied_seq'").fetchone()
-        return int(row[0]) if row else 0
-
     def workflow_states(self) -> dict[str, str]:
         rows = self._writer.execute("SELECT name, state FROM workflow_state").fetchall()
         return {row[0]: row[1] for row in rows}
@@ -149,66 +144,50 @@ class HubState:
                 workflow_states.items(),
             )
 
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._read().execute(sql, params).fetchone()
+        return row
+
+    def _return(self, sql: str, params: tuple[Any, ...]) -> ExpectedReturn | None:
+        row = self._one(sql, params)
+        return ExpectedReturn.from_record(json.loads(row[0])) if row else None
+
     # -- lookups a workflow may make (stations.workflow.Lookup) --
 
     def return_by_id(self, return_id: str) -> ExpectedReturn | None:
-        row = (
-            self._read()
-            .execute("SELECT record FROM manifest WHERE return_id = ?", (return_id,))
-            .fetchone()
-        )
-        return ExpectedReturn.from_record(json.loads(row[0])) if row else None
+        return self._return("SELECT record FROM manifest WHERE return_id = ?", (return_id,))
 
     def return_by_label(self, code: str) -> ExpectedReturn | None:
-        row = (
-            self._read()
-            .execute(
-                "SELECT m.record FROM manifest_labels l JOIN manifest m USING (return_id) "
-                "WHERE l.code = ?",
-                (code,),
-            )
-            .fetchone()
+        return self._return(
+            "SELECT m.record FROM manifest_labels l JOIN manifest m USING (return_id) "
+            "WHERE l.code = ?",
+            (code,),
         )
-        return ExpectedReturn.from_record(json.loads(row[0])) if row else None
 
     def return_by_imei(self, imei: str) -> ExpectedReturn | None:
-        row = (
-            self._read()
-            .execute(
-                "SELECT record FROM manifest WHERE declared_imei = ? AND status IN (?, ?, ?) "
-                "ORDER BY updated_seq DESC LIMIT 1",
-                (imei, *_OPEN_TRADE_IN),
-            )
-            .fetchone()
+        return self._return(
+            "SELECT record FROM manifest WHERE declared_imei = ? AND status IN (?, ?, ?) "
+            "ORDER BY updated_seq DESC LIMIT 1",
+            (imei, *_OPEN_TRADE_IN),
         )
-        return ExpectedReturn.from_record(json.loads(row[0])) if row else None
 
     def receipt_seq(self, return_id: str) -> int | None:
-        row = (
-            self._read()
-            .execute("SELECT min(seq) FROM receipts WHERE return_id = ?", (return_id,))
-            .fetchone()
-        )
+        row = self._one("SELECT min(seq) FROM receipts WHERE return_id = ?", (return_id,))
         return int(row[0]) if row and row[0] is not None else None
 
     def unit(self, unit_id: str) -> UnitView | None:
-        row = self._read().execute("SELECT * FROM units WHERE unit_id = ?", (unit_id,)).fetchone()
+        row = self._one("SELECT * FROM units WHERE unit_id = ?", (unit_id,))
         return _unit(row) if row else None
 
     def unit_by_imei(self, imei: str) -> UnitView | None:
-        row = (
-            self._read()
-            .execute(
-                "SELECT * FROM units WHERE imei = ? OR cradle_imei = ? "
-                "ORDER BY created_seq LIMIT 1",
-                (imei, imei),
-            )
-            .fetchone()
+        row = self._one(
+            "SELECT * FROM units WHERE imei = ? OR cradle_imei = ? ORDER BY created_seq LIMIT 1",
+            (imei, imei),
         )
         return _unit(row) if row else None
 
     def exception(self, seq: int) -> ExceptionView | None:
-        row = self._read().execute("SELECT * FROM exceptions WHERE seq = ?", (seq,)).fetchone()
+        row = self._one("SELECT * FROM exceptions WHERE seq = ?", (seq,))
         return _exception_view(row) if row else None
 
     def open_exceptions(self, subject: str) -> list[ExceptionView]:
@@ -224,13 +203,9 @@ class HubState:
 
     def seen_reading(self, device: str, seq: int, digest: str) -> int | None:
         """The journal seq that already holds this reading, if any (durable dedupe)."""
-        row = (
-            self._read()
-            .execute(
-                "SELECT event_seq FROM readings WHERE device = ? AND seq = ? AND digest = ?",
-                (device, seq, digest),
-            )
-            .fetchone()
+        row = self._one(
+            "SELECT event_seq FROM readings WHERE device = ? AND seq = ? AND digest = ?",
+            (device, seq, digest),
         )
         return int(row[0]) if row else None
 
@@ -304,7 +279,7 @@ class HubState:
         return [exception_record(row) for row in rows], int(total)
 
     def exception_record(self, seq: int) -> dict[str, Any] | None:
-        row = self._read().execute("SELECT * FROM exceptions WHERE seq = ?", (seq,)).fetchone()
+        row = self._one("SELECT * FROM exceptions WHERE seq = ?", (seq,))
         return exception_record(row) if row else None
 
     def counts(self) -> dict[str, int]:
