@@ -56,5 +56,5 @@ def decide_route(
             "checklist": list(decision.checklist),
         },
     )
-    out.message = f"Unit {unit.unit_id} → {decision.route}: {decision.explanation}"
+    out.message = f"Unit {unit.unit_id}: {decision.explanation}"
     return out

@@ -133,7 +133,7 @@ def _prove(data_dir: Path, report: ShiftReport) -> bool:
             certificate = open_certificate(report.certificate, verifier)
             console.print(
                 f"erasure certificate: {certificate.result}, {certificate.sanitization.method} by "
-                f"{certificate.sanitization.tool_name} {certificate.sanitization.tool_version}, "
+                f"{certificate.sanitization.tool_version}, "
                 "signature ok"
             )
         except CertificateError as exc:
