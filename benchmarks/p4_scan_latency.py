@@ -1,56 +1,51 @@
 """P4: scan → journal → screen latency, ours vs the floor measured in the same run.
 
-Ours: a whole dock station in one process. A serial scanner simulator writes a manifest label
-on a pty; the drivers host (its own thread and loop) reads it, stores it in its outbox (one
-fsync) and publishes it QoS 1 to a private Mosquitto; the real hub (uvicorn on a free port)
-takes it on its bus client, the dock workflow decides, the journal commits `label.scanned` (and
-`receipt_incomplete` for the previous label: two events, one fsync), the read model folds them
-and the hub streams them to a screen connected to `/api/v1/stream`. Latency is from the write on
-the pty to the screen's receipt of the `event` message for that label.
-Floor: one paho client publishes a payload of the scan's size QoS 1 to the same broker; another
-receives it in `on_message` and inserts one row into a sqlite3 file (WAL, synchronous=FULL, the
-journal's table shape) with its commit. Latency is from the publish call to the commit.
+Ours: a dock station as it runs on a Pi, each part its own process. A serial scanner simulator
+(this process) writes a manifest label on a pty; `edge drivers` reads it, stores it in its
+outbox (one fsync) and publishes it QoS 1 to the station's private Mosquitto; `edge run` (the
+hub) takes it on its bus client, the dock workflow decides, the journal commits `label.scanned`
+(and `receipt_incomplete` for the previous label: two events, one fsync), the read model folds
+them and the hub streams them to a screen (this process) on `/api/v1/stream`. Latency is from the
+write on the pty to the screen's receipt of the `event` message for that label.
+Floor: this process publishes a payload of the scan's size QoS 1 to the same broker; a bare
+subscriber process receives it in paho's `on_message` and inserts one row into a sqlite3 file
+(WAL, synchronous=FULL, the journal's table shape) with its commit. Latency is from the publish
+call to the end of the commit.
 The two alternate sample by sample, each after a short idle pause, so both see the same disk.
+Both clocks are CLOCK_MONOTONIC (`time.perf_counter`), which all processes share.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
-import secrets
+import os
 import shutil
-import socket
-import sqlite3
 import statistics
+import subprocess
 import sys
-import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import paho.mqtt.client as mqtt
-import uvicorn
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BARE_SCHEMA, scratch
+from _common import scratch
 
-from drivers.host import DriverHost
 from drivers.sim.serial_scanner import SerialScannerSimulator
-from edge.bus import BusConfig
-from edge.bus.broker import CLIENT_USERS, private_broker
+from edge.bus.broker import free_port, load_or_create_credentials, private_broker
 from edge.bus.payloads import Scan, now
-from edge.hub.serve import hub_app
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
-from stations.profile import load_hub_profile
 
-SCANS = 400
-WARMUP = 20
+SCANS = 1000
+WARMUP = 100  # the first scans after the manifest import share the disk with its WAL
 # Scans at a dock are seconds apart: let the previous one's after-work (PUBACKs, the outbox
 # delete, the broker's persistence save) finish so each sample starts from an idle station.
 SETTLE_S = 0.02
@@ -69,6 +64,7 @@ port = {port}
 kind = "scanner"
 path = "{scanner}"
 """
+HERE = Path(__file__).resolve().parent
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -81,54 +77,51 @@ def label_code(i: int) -> str:
 
 
 class Floor:
-    """The bare path: paho publish QoS 1 -> subscriber -> one INSERT + COMMIT (WAL, FULL)."""
+    """The bare path: paho publish QoS 1 -> a subscriber process -> one INSERT + COMMIT."""
 
     def __init__(
         self, port: int, creds: dict[str, str], topic: str, payload: bytes, db_path: Path
     ) -> None:
         self.topic, self.payload = topic, payload
-        self.committed = threading.Event()
-        self.conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = FULL")
-        self.conn.executescript(BARE_SCHEMA)
-        self.digest = hashlib.sha256(payload).digest()
-        self.sub = self._client("hub", port, creds)
-        self.sub.on_message = self._insert
-        self.sub.subscribe(topic, qos=1)
-        self.pub = self._client("drivers", port, creds)
+        self.sub = subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "_floor_subscriber.py"),
+                str(port),
+                "hub",
+                creds["hub"],
+                topic,
+                str(db_path),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.sub.stdout is not None
+        self.committed: IO[str] = self.sub.stdout
+        if self.committed.readline().strip() != "ready":
+            raise RuntimeError("the floor subscriber did not start")
+        self.pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self.pub.username_pw_set("drivers", creds["drivers"])
+        self.pub.connect("127.0.0.1", port)
+        self.pub.loop_start()
         time.sleep(0.5)
 
-    @staticmethod
-    def _client(user: str, port: int, creds: dict[str, str]) -> mqtt.Client:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-        c.username_pw_set(user, creds[user])
-        c.connect("127.0.0.1", port)
-        c.loop_start()
-        return c
-
-    def _insert(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.conn.execute(
-            "INSERT INTO events (event_id, type, subject, ts, body, hash, nodes)"
-            " VALUES (?, 'label.scanned', 'R-000001', ?, ?, ?, ?)",
-            (secrets.token_hex(16), now().isoformat(), message.payload, self.digest, self.digest),
-        )
-        self.committed.set()
-
     def sample(self) -> float:
-        """One publish, waited for until the subscriber's row is committed."""
-        self.committed.clear()
+        """One publish, until the subscriber process has committed its row."""
         start = time.perf_counter()
         self.pub.publish(self.topic, self.payload, qos=1)
-        if not self.committed.wait(5):
-            raise RuntimeError("floor message lost")
-        return time.perf_counter() - start
+        line = self.committed.readline()
+        if not line:
+            raise RuntimeError("the floor subscriber died")
+        return float(line) - start
 
     def close(self) -> None:
-        for c in (self.pub, self.sub):
-            c.disconnect()
-            c.loop_stop()
-        self.conn.close()
+        self.pub.disconnect()
+        self.pub.loop_stop()
+        assert self.sub.stdin is not None
+        self.sub.stdin.close()
+        self.sub.wait(10)
 
 
 def add_operators(data_dir: Path) -> None:
@@ -157,6 +150,40 @@ def manifest(count: int) -> list[dict[str, Any]]:
         }
         for i in range(count)
     ]
+
+
+def station_process(data_dir: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """One of the station's processes, started as systemd starts it."""
+    out = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "edge", "--data-dir", str(data_dir), *args],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+async def until_ready(http: httpx.AsyncClient, hub: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if hub.poll() is not None:
+            raise RuntimeError(f"edge run exited with {hub.returncode}")
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the hub did not become ready")
 
 
 async def sign_in(http: httpx.AsyncClient, badge: str) -> dict[str, str]:
@@ -191,30 +218,6 @@ async def label_scanned_at(screen: ClientConnection, code: str) -> float:
             return arrived
 
 
-class DriversThread:
-    """The drivers host on its own thread and event loop, as `edge drivers` is its own process."""
-
-    def __init__(self, host: DriverHost) -> None:
-        self.host = host
-        self.loop = asyncio.new_event_loop()
-        self.stop = asyncio.Event()
-        self.thread = threading.Thread(target=self._run, name="drivers", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.loop.run_until_complete(self.host.run(self.stop))
-        finally:
-            self.loop.close()
-
-    def __enter__(self) -> DriversThread:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(20)
-
-
 def timed_scan(sim: SerialScannerSimulator, data: str) -> float:
     start = time.perf_counter()
     sim.scan(data)
@@ -222,68 +225,69 @@ def timed_scan(sim: SerialScannerSimulator, data: str) -> float:
 
 
 async def measure(
-    folder: Path, port: int, creds: dict[str, str], floor: Floor
+    folder: Path, data_dir: Path, port: int, floor: Floor
 ) -> tuple[list[float], list[float]]:
     """Scan by scan, one floor sample then one of ours, so both see the same disk and load."""
-    data_dir = folder / "station"
-    data_dir.mkdir()
     link = folder / "serial" / "by-id" / "usb-Scanner_Sim-if00"
     link.parent.mkdir(parents=True)
     profile_path = folder / "station.toml"
     profile_path.write_text(
         PROFILE.format(site=SITE, station=STATION, port=port, scanner=link), encoding="utf-8"
     )
-    profile = load_hub_profile(profile_path)
     add_operators(data_dir)
-    hub_config = BusConfig("127.0.0.1", port, f"{SITE}.{STATION}.hub", "hub", creds["hub"])
-    app = hub_app(data_dir, profile, profile_path=profile_path, bus_config=hub_config)
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    api_port = listening.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    serving = asyncio.create_task(server.serve(sockets=[listening]))
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.05)
-    config = BusConfig("127.0.0.1", port, "drivers-bench", "drivers", creds["drivers"])
-    host = DriverHost(profile.station, "drivers", config, data_dir / "outbox-drivers.sqlite")
+    api_port = free_port()
     ours_lat: list[float] = []
     floor_lat: list[float] = []
-    try:
+    with ExitStack() as stack:
+        sim = stack.enter_context(SerialScannerSimulator(link))
+        hub = station_process(
+            data_dir,
+            folder / "hub.log",
+            "run",
+            "--profile",
+            str(profile_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+        )
+        stack.callback(stop_process, hub)
+        drivers = station_process(
+            data_dir, folder / "drivers.log", "drivers", "--profile", str(profile_path)
+        )
+        stack.callback(stop_process, drivers)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
+            await until_ready(http, hub)
             admin = await sign_in(http, "BADGE-ADA")
             body = {"returns": manifest(SCANS + WARMUP)}
             (await http.post("/api/v1/manifest", json=body, headers=admin)).raise_for_status()
             operator = await sign_in(http, "BADGE-OLGA")  # the readings are hers
-            with SerialScannerSimulator(link) as sim, DriversThread(host):
-                await scanner_online(http, operator, 20)
-                async with connect(f"ws://127.0.0.1:{api_port}/api/v1/stream") as screen:
-                    token = operator["Authorization"].removeprefix("Bearer ")
-                    await screen.send(json.dumps({"token": token}))
-                    hello = json.loads(await screen.recv())
-                    if hello["type"] != "hello":
-                        raise RuntimeError(f"the stream refused the screen: {hello}")
-                    for i in range(SCANS + WARMUP):
-                        await asyncio.sleep(SETTLE_S)
-                        bare = await asyncio.to_thread(floor.sample)
-                        await asyncio.sleep(SETTLE_S)
-                        code = label_code(i)
-                        start = await asyncio.to_thread(timed_scan, sim, f"]C1{code}")
-                        arrived = await label_scanned_at(screen, code)
-                        if i >= WARMUP:
-                            floor_lat.append(bare)
-                            ours_lat.append(arrived - start)
-    finally:
-        server.should_exit = True
-        await serving
+            await scanner_online(http, operator, 20)
+            await asyncio.sleep(2)  # let the import's writes settle (a dock's day starts idle)
+            async with connect(f"ws://127.0.0.1:{api_port}/api/v1/stream") as screen:
+                token = operator["Authorization"].removeprefix("Bearer ")
+                await screen.send(json.dumps({"token": token}))
+                hello = json.loads(await screen.recv())
+                if hello["type"] != "hello":
+                    raise RuntimeError(f"the stream refused the screen: {hello}")
+                for i in range(SCANS + WARMUP):
+                    await asyncio.sleep(SETTLE_S)
+                    bare = floor.sample()
+                    await asyncio.sleep(SETTLE_S)
+                    code = label_code(i)
+                    start = timed_scan(sim, f"]C1{code}")
+                    arrived = await label_scanned_at(screen, code)
+                    if i >= WARMUP:
+                        floor_lat.append(bare)
+                        ours_lat.append(arrived - start)
     return ours_lat, floor_lat
 
 
 def main() -> None:
     folder = scratch()
     try:
-        creds = {user: secrets.token_urlsafe(12) for user in CLIENT_USERS}
+        data_dir = folder / "station"
+        creds = load_or_create_credentials(data_dir / "keys")
         broker = private_broker(folder, site=SITE, station=STATION, credentials=creds)
         port = broker.layout.port
         broker.start()
@@ -300,7 +304,7 @@ def main() -> None:
             topic = f"edge/{SITE}/{STATION}/dev/floor/bench"
             floor = Floor(port, creds, topic, sample.to_bytes(), folder / "floor.sqlite")
             try:
-                ours_lat, floor_lat = asyncio.run(measure(folder, port, creds, floor))
+                ours_lat, floor_lat = asyncio.run(measure(folder, data_dir, port, floor))
             finally:
                 floor.close()
         finally:
@@ -316,9 +320,11 @@ def main() -> None:
     for name, lat in rows:
         p50, p99, mean = percentile(lat, 0.5), percentile(lat, 0.99), statistics.mean(lat)
         print(f"{name:36} {p50 * 1e3:8.2f} {p99 * 1e3:8.2f} {mean * 1e3:8.2f}")
-    print("floor: QoS 1 publish -> subscriber's on_message -> INSERT + COMMIT (WAL, FULL)")
     print(
-        "ours:  pty write -> driver, outbox COMMIT -> broker -> hub, dock workflow ->"
+        "floor: QoS 1 publish -> a subscriber process's on_message -> INSERT + COMMIT (WAL, FULL)"
+    )
+    print(
+        "ours:  pty write -> edge drivers, outbox COMMIT -> broker -> edge run, dock workflow ->"
         " journal COMMIT -> hub.db -> WebSocket event at the screen"
     )
     print(f"ratio: {percentile(ours_lat, 0.99) / percentile(floor_lat, 0.99):.2f}")

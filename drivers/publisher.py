@@ -59,23 +59,32 @@ class DevicePublisher:
         self.bus.publish(self.bus.topics.reading(self.device_id, reading_kind), payload)
 
     def custody(self, reading_kind: ReadingKind, payload_for_seq: Callable[[int], bytes]) -> None:
-        """A reading that becomes custody: outbox first, then QoS 1 until PUBACK."""
+        """A reading that becomes custody: published QoS 1 at once (until PUBACK) while the
+        outbox stores it."""
         topic = self.bus.topics.reading(self.device_id, reading_kind)
-        task = asyncio.ensure_future(self._custody(topic, payload_for_seq))
+        try:
+            _, stored = self.bus.send_custody(self.device_id, topic, payload_for_seq)
+        except Exception as exc:  # a payload that fails validation, a client shutting down
+            self._lost(exc)
+            return
+        task = asyncio.ensure_future(self._kept(stored))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _custody(self, topic: str, payload_for_seq: Callable[[int], bytes]) -> None:
+    async def _kept(self, stored: asyncio.Future[None]) -> None:
         try:
-            await self.bus.publish_custody(self.device_id, topic, payload_for_seq)
-        except OutboxError as exc:
+            await stored
+        except OutboxError as exc:  # sent, but a killed driver or broker could now lose it
             self.custody_failures += 1
-            log.error("custody reading refused device=%s: %s", self.device_id, exc)
+            log.error("custody reading without a safety copy device=%s: %s", self.device_id, exc)
             self.status("error", str(exc))
-        except Exception as exc:  # a payload that fails validation, a client shutting down
-            self.custody_failures += 1
-            log.exception("custody reading lost device=%s", self.device_id)
-            self.status("error", f"a reading could not be stored: {exc}")
+        except Exception as exc:
+            self._lost(exc)
+
+    def _lost(self, exc: Exception) -> None:
+        self.custody_failures += 1
+        log.error("custody reading lost device=%s: %s", self.device_id, exc, exc_info=exc)
+        self.status("error", f"a reading could not be stored: {exc}")
 
     async def drain(self) -> None:
         """Wait until every custody reading handed over so far is in the outbox."""

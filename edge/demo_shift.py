@@ -23,7 +23,7 @@ from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.bus.broker import free_port
 from edge.demo_devices import demo_station, until
-from edge.hub.serve import hub_app
+from edge.hub.serve import hub_app, server_config
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
 from stations.profile import parse_hub_profile
 
@@ -118,9 +118,7 @@ async def run_shift(
         )
         port = free_port()
         app = hub_app(data_dir, profile, bus_config=demo.bus_config("hub"))
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
+        server = uvicorn.Server(server_config(app, "127.0.0.1", port))
         serving = asyncio.ensure_future(server.serve())
         try:
             await until(lambda: server.started or serving.done(), 20)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 Services = Annotated[HubServices, Depends(services)]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 STREAM_SESSION_CHECK_S = 30.0  # how often an idle stream checks that its session still holds
+STREAM_RECHECK_S = 1.0  # while messages flow: how stale a session check may get (other processes)
 EVENT_TYPES = "|".join(t.value.replace(".", r"\.") for t in EventType)
 
 
@@ -219,15 +221,17 @@ async def stream(websocket: WebSocket) -> None:
         token = json.loads(hello).get("token")
     except (TimeoutError, ValueError, AttributeError, WebSocketDisconnect):
         token = None
-    if not isinstance(token, str) or not await _signed_in(hub, token):
+    principal = await _session(hub, token) if isinstance(token, str) else None
+    if principal is None or not isinstance(token, str):
         await _unauthorized(websocket)
         return
+    check = _SessionCheck(hub, token, principal)
     async with hub.hub.broadcaster.listen() as listener:
         await websocket.send_json(
             {"type": "hello", "station": hub.hub.station, "journal_size": hub.hub.journal.size}
         )
         receiver = asyncio.ensure_future(_drain(websocket))
-        getter: asyncio.Future[dict[str, Any]] | None = None
+        getter: asyncio.Future[str] | None = None
         try:
             while not receiver.done():
                 if getter is None:
@@ -240,14 +244,17 @@ async def stream(websocket: WebSocket) -> None:
                 )
                 if receiver in done:
                     break
-                # checked before every message and while idle: an ended session sees no more
-                if not await _signed_in(hub, token):
+                # an ended session sees no more: rechecked while idle, and before a message
+                # whenever it may have ended since the last check
+                if not await check.holds(force=getter not in done):
                     await _unauthorized(websocket)
                     break
                 if getter not in done:
                     continue
                 message, getter = getter.result(), None
-                await websocket.send_json(message)
+                await websocket.send_text(message)
+                while not listener.queue.empty():  # the rest of a burst, without a loop turn
+                    await websocket.send_text(listener.queue.get_nowait())
                 if listener.lagged and listener.queue.empty():
                     await websocket.send_json({"type": "lagged"})
                     break
@@ -261,9 +268,37 @@ async def stream(websocket: WebSocket) -> None:
                 await websocket.close()
 
 
-async def _signed_in(hub: HubServices, token: str) -> bool:
-    principal = await asyncio.to_thread(hub.operators.authenticate, token, datetime.now(UTC))
-    return principal is not None
+async def _session(hub: HubServices, token: str) -> Principal | None:
+    return await asyncio.to_thread(hub.operators.authenticate, token, datetime.now(UTC))
+
+
+class _SessionCheck:
+    """Whether a stream's session still holds, asked of the operator store only when it may have
+    changed: a sign-out, disable or role change in this process (the store's generation), the
+    session's expiry, or every `STREAM_RECHECK_S` for changes made by another process."""
+
+    def __init__(self, hub: HubServices, token: str, principal: Principal) -> None:
+        self.hub, self.token = hub, token
+        self.expires_at = principal.expires_at
+        self.generation = hub.operators.generation
+        self.checked_at = time.monotonic()
+
+    async def holds(self, *, force: bool = False) -> bool:
+        due = (
+            force
+            or self.hub.operators.generation != self.generation
+            or datetime.now(UTC) >= self.expires_at
+            or time.monotonic() - self.checked_at >= STREAM_RECHECK_S
+        )
+        if not due:
+            return True
+        self.generation = self.hub.operators.generation
+        self.checked_at = time.monotonic()
+        principal = await _session(self.hub, self.token)
+        if principal is None:
+            return False
+        self.expires_at = principal.expires_at
+        return True
 
 
 async def _unauthorized(websocket: WebSocket) -> None:

@@ -97,6 +97,9 @@ persistent_client_expiration 7d
 max_queued_messages 100000
 max_inflight_messages 20
 retain_available true
+# Without it Nagle holds a reading for the hub behind the PUBACK of the hub's last journal-topic
+# publish, up to the peer's delayed ACK (~40 ms), whenever they cross on one socket.
+set_tcp_nodelay true
 
 log_dest stderr
 log_type error

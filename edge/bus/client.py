@@ -29,11 +29,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.bus.outbox import Outbox, OutboxEntry
+from edge.bus.outbox import EntryKey, Outbox, OutboxEntry
 from edge.bus.payloads import PayloadError, decode
 from edge.bus.topics import TopicError, Topics
 
 log = logging.getLogger(__name__)
+# Deleting acknowledged outbox rows waits this long, so the deletes of a burst share one write
+# and stay off the CPU while the station is still working on the reading itself.
+ACK_SETTLE_DELAY_S = 0.05
 
 Handler = Callable[[str, Any], Awaitable[None] | None]
 RawHandler = Callable[[str, bytes], Awaitable[None] | None]
@@ -105,16 +108,16 @@ class BusClient:
     sweep_interval_s: float = 5.0  # how often unacknowledged outbox entries not in flight go out
     stats: BusStats = field(default_factory=BusStats)
     _subscriptions: list[_Subscription] = field(default_factory=list)
-    # paho mid → (outbox entry id, its message info). Paho numbers QoS 0 publishes from the same
+    # paho mid → (outbox entry, its message info). Paho numbers QoS 0 publishes from the same
     # counter, so an on_publish for a mid is only a PUBACK of ours if our message says published.
-    _in_flight: dict[int, tuple[int, mqtt.MQTTMessageInfo]] = field(default_factory=dict)
-    _acks: list[tuple[int, ReasonCode | None]] = field(default_factory=list)
+    _in_flight: dict[int, tuple[EntryKey, mqtt.MQTTMessageInfo]] = field(default_factory=dict)
+    _acks: list[tuple[EntryKey, ReasonCode | None]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _outbox_writer: concurrent.futures.ThreadPoolExecutor | None = None
     _sweeper: asyncio.Future[None] | None = None
-    _settling: set[int] = field(default_factory=set)
+    _settling: set[EntryKey] = field(default_factory=set)
     _stopping: bool = False
     _client: mqtt.Client = field(init=False)
 
@@ -194,8 +197,8 @@ class BusClient:
             except (RuntimeError, sqlite3.Error) as exc:  # shutting down, or the disk is gone
                 log.error("outbox sweep failed: %s", exc)
                 pending = []
-            flying = {entry_id for entry_id, _ in self._in_flight.values()} | self._settling
-            stray = [entry for entry in pending if entry.id not in flying]
+            flying = {key for key, _ in self._in_flight.values()} | self._settling
+            stray = [entry for entry in pending if entry.key not in flying]
             if stray and not self._stopping:
                 verb = "replaying" if first else "re-sending"
                 log.info("%s %d unacknowledged readings from the outbox", verb, len(stray))
@@ -246,22 +249,36 @@ class BusClient:
     async def publish_custody(
         self, device_id: str, topic: str, payload_for_seq: Callable[[int], bytes]
     ) -> OutboxEntry:
-        """Write to the outbox (off the loop, in order), then publish QoS 1 until PUBACK."""
-        if self.outbox is None or self._outbox_writer is None:
-            raise RuntimeError("publish_custody needs an outbox and a started client")
-        loop = asyncio.get_running_loop()
-        entry = await loop.run_in_executor(
-            self._outbox_writer, self.outbox.add, device_id, topic, payload_for_seq
-        )
-        self._publish_entry(entry)
+        """`send_custody`, then wait until the outbox has the reading. Raises OutboxError (the
+        reading went out all the same) when the outbox could not keep it."""
+        entry, stored = self.send_custody(device_id, topic, payload_for_seq)
+        await stored
         return entry
+
+    def send_custody(
+        self, device_id: str, topic: str, payload_for_seq: Callable[[int], bytes]
+    ) -> tuple[OutboxEntry, asyncio.Future[None]]:
+        """Publish QoS 1 now, until PUBACK, while the outbox stores the reading off the loop (in
+        order). The reading is safe once either has happened, so the fsync does not delay it.
+        Call on the loop; the future says whether the outbox kept it."""
+        if self.outbox is None or self._outbox_writer is None or self._loop is None:
+            raise RuntimeError("send_custody needs an outbox and a started client")
+        entry = self.outbox.next_entry(device_id, topic, payload_for_seq)
+        stored = self._loop.run_in_executor(self._outbox_writer, self.outbox.store, entry)
+        self._publish_entry(entry)
+        return entry, stored
 
     def _publish_entry(self, entry: OutboxEntry) -> None:
         info = self._client.publish(entry.topic, entry.payload, qos=1)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            log.warning("paho could not queue outbox entry %d yet: %s", entry.id, info.rc)
+            log.warning(
+                "paho could not queue outbox entry device=%s seq=%d yet: %s",
+                entry.device_id,
+                entry.seq,
+                info.rc,
+            )
             return  # stays in the outbox; the sweep sends it again
-        self._in_flight[info.mid] = (entry.id, info)
+        self._in_flight[info.mid] = (entry.key, info)
 
     # -- paho callbacks (network thread): hand everything to the loop --
 
@@ -312,7 +329,8 @@ class BusClient:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        self._to_loop(self._published, mid, reason_code)
+        if self.outbox is not None:  # only an outbox reading's PUBACK has work on the loop
+            self._to_loop(self._published, mid, reason_code)
 
     # -- on the loop --
 
@@ -408,7 +426,7 @@ class BusClient:
         flying = self._in_flight.get(mid)
         if flying is None or self.outbox is None:
             return
-        entry_id, info = flying
+        key, info = flying
         if not _is_published(info):
             # Paho marks the message published right after on_publish returns; if it still is
             # not, this on_publish was for a QoS 0 message that reused the mid: not our PUBACK.
@@ -416,15 +434,15 @@ class BusClient:
                 self._loop.call_later(0.05, self._published, mid, reason_code, recheck + 1)
             return
         del self._in_flight[mid]
-        self._settling.add(entry_id)  # until its row is deleted or marked refused
-        self._acks.append((entry_id, reason_code))
-        if len(self._acks) == 1:  # first ack of a burst: settle them all in one go, later
-            assert self._loop is not None
-            self._loop.call_soon(self._settle_acks)
+        self._settling.add(key)  # until its row is deleted or marked refused
+        self._acks.append((key, reason_code))
+        if len(self._acks) == 1:  # first ack of a burst: settle them all in one go, a little
+            assert self._loop is not None  # later, once the reading's own path has gone by
+            self._loop.call_later(ACK_SETTLE_DELAY_S, self._settle_acks)
 
-    def _settled(self, entry_id: int) -> Callable[[concurrent.futures.Future[None]], None]:
+    def _settled(self, key: EntryKey) -> Callable[[concurrent.futures.Future[None]], None]:
         def done(_: concurrent.futures.Future[None]) -> None:
-            self._to_loop(self._settling.discard, entry_id)
+            self._to_loop(self._settling.discard, key)
 
         return done
 
@@ -432,17 +450,19 @@ class BusClient:
         acks, self._acks = self._acks, []
         if not acks or self.outbox is None or self._outbox_writer is None:
             return
-        for entry_id, reason_code in acks:
+        for key, reason_code in acks:
             if reason_code is not None and reason_code.is_failure:
                 self.stats.refused += 1
                 log.error(
-                    "broker refused outbox entry %d: %s; kept, not resent", entry_id, reason_code
+                    "broker refused outbox entry device=%s seq=%d: %s; kept, not resent",
+                    *key,
+                    reason_code,
                 )
-                done = self._outbox_writer.submit(self.outbox.refuse, entry_id, str(reason_code))
+                done = self._outbox_writer.submit(self.outbox.refuse, key, str(reason_code))
             else:
                 self.stats.acknowledged += 1
-                done = self._outbox_writer.submit(self.outbox.acknowledged, entry_id)
-            done.add_done_callback(self._settled(entry_id))
+                done = self._outbox_writer.submit(self.outbox.acknowledged, key)
+            done.add_done_callback(self._settled(key))
 
 
 def _is_published(info: mqtt.MQTTMessageInfo) -> bool:

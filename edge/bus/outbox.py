@@ -1,10 +1,11 @@
 """A driver's outbox: custody readings sit in SQLite until the broker acknowledges them.
 
 Paho keeps unacknowledged QoS 1 messages only in memory; a scan read while the broker is down,
-or just before the driver is killed, must survive. A reading is written here (with its device
-seq, allocated in the same transaction) before it is handed to paho, deleted on PUBACK, and
-everything still here is published again when the driver starts. Consumers drop the duplicates
-this can cause by device id + seq.
+or just before the driver is killed, must survive. A reading gets its device seq here, is handed
+to paho and written here at the same time (the commit's fsync need not delay the scan: the
+reading is safe once either the commit or the broker's PUBACK has happened), is deleted once it
+is both committed and acknowledged, and everything still here is published again when the
+driver starts. Consumers drop the duplicates this can cause by device id + seq + payload.
 """
 
 from __future__ import annotations
@@ -37,17 +38,29 @@ def m001_outbox(db: Database) -> None:
     db.execute("CREATE TABLE device_seq (device_id TEXT PRIMARY KEY, last INTEGER NOT NULL)")
 
 
+@migrations()
+def m002_entry_key(db: Database) -> None:
+    """Entries are named by device and seq (known before the row is written)."""
+    db.execute("CREATE UNIQUE INDEX outbox_entry ON outbox (device_id, seq)")
+
+
 class OutboxError(Exception):
     """The outbox could not keep a reading (disk full, unreadable file); the reading is refused."""
 
 
+EntryKey = tuple[str, int]  # device id, seq
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    id: int
     device_id: str
     seq: int
     topic: str
     payload: bytes
+
+    @property
+    def key(self) -> EntryKey:
+        return (self.device_id, self.seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,41 +71,48 @@ class OutboxStats:
 
 
 class Outbox:
-    """Thread-safe: drivers add from the event loop, PUBACKs arrive on paho's thread."""
+    """Thread-safe: drivers take seqs on the event loop, the writer thread stores and deletes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection
+        self._seq_lock = threading.Lock()  # the seq counters, never held across I/O
         try:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             migrations.apply(Database(self._conn))
+            self._last_seq: dict[str, int] = dict(
+                self._conn.execute("SELECT device_id, last FROM device_seq").fetchall()
+            )
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox {path} cannot be opened: {exc}") from exc
 
-    def add(
+    def next_entry(
         self, device_id: str, topic: str, payload_for_seq: Callable[[int], bytes]
     ) -> OutboxEntry:
-        """Allocate the device's next seq, store the payload built for it, durably."""
+        """The device's next seq and the payload built for it; not stored yet (`store`)."""
+        with self._seq_lock:
+            seq = self._last_seq.get(device_id, 0) + 1
+            payload = payload_for_seq(seq)
+            self._last_seq[device_id] = seq
+        return OutboxEntry(device_id, seq, topic, payload)
+
+    def store(self, entry: OutboxEntry) -> None:
+        """Keep the entry durably (one transaction, fsynced) until `acknowledged`."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                row = self._conn.execute(
-                    "SELECT last FROM device_seq WHERE device_id = ?", (device_id,)
-                ).fetchone()
-                seq = (row[0] if row else 0) + 1
-                payload = payload_for_seq(seq)
                 self._conn.execute(
                     "INSERT INTO device_seq (device_id, last) VALUES (?, ?) "
-                    "ON CONFLICT(device_id) DO UPDATE SET last = excluded.last",
-                    (device_id, seq),
+                    "ON CONFLICT(device_id) DO UPDATE SET last = max(last, excluded.last)",
+                    (entry.device_id, entry.seq),
                 )
-                cursor = self._conn.execute(
+                self._conn.execute(
                     "INSERT INTO outbox (device_id, seq, topic, payload, created) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (device_id, seq, topic, payload, time.time()),
+                    (entry.device_id, entry.seq, entry.topic, entry.payload, time.time()),
                 )
                 self._conn.execute("COMMIT")
             except BaseException as exc:
@@ -100,30 +120,45 @@ class Outbox:
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise OutboxError(
-                        f"outbox {self.path} refused a {device_id} reading: {exc}; "
-                        "the reading was not published (free disk space on the station)"
+                        f"outbox {self.path} could not keep {entry.device_id} reading "
+                        f"{entry.seq}: {exc}; it went to the broker without a safety copy "
+                        "(free disk space on the station)"
                     ) from exc
                 raise
-        assert cursor.lastrowid is not None
-        return OutboxEntry(cursor.lastrowid, device_id, seq, topic, payload)
+
+    def add(
+        self, device_id: str, topic: str, payload_for_seq: Callable[[int], bytes]
+    ) -> OutboxEntry:
+        """`next_entry` and `store` in one call."""
+        entry = self.next_entry(device_id, topic, payload_for_seq)
+        self.store(entry)
+        return entry
 
     def pending(self) -> list[OutboxEntry]:
         """Everything not yet acknowledged and not refused, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, device_id, seq, topic, payload FROM outbox "
+                "SELECT device_id, seq, topic, payload FROM outbox "
                 "WHERE refused IS NULL ORDER BY id"
             ).fetchall()
         return [OutboxEntry(*row) for row in rows]
 
-    def acknowledged(self, entry_id: int) -> None:
+    def acknowledged(self, key: EntryKey) -> None:
+        """Delete an entry the broker has: without an fsync of its own (the next reading's
+        commit carries it), since a delete lost to a power cut only means a harmless replay."""
         with self._lock:
-            self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._conn.execute("DELETE FROM outbox WHERE device_id = ? AND seq = ?", key)
+            finally:
+                self._conn.execute("PRAGMA synchronous=FULL")
 
-    def refuse(self, entry_id: int, reason: str) -> None:
+    def refuse(self, key: EntryKey, reason: str) -> None:
         """The broker refused it (e.g. not authorised): keep it, never resend it blindly."""
         with self._lock:
-            self._conn.execute("UPDATE outbox SET refused = ? WHERE id = ?", (reason, entry_id))
+            self._conn.execute(
+                "UPDATE outbox SET refused = ? WHERE device_id = ? AND seq = ?", (reason, *key)
+            )
 
     def stats(self) -> OutboxStats:
         with self._lock:

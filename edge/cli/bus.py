@@ -24,7 +24,7 @@ from edge.bus.broker import (
 )
 from edge.bus.client import BusConfig
 from edge.bus.outbox import OutboxError
-from edge.cli.common import err_console, state
+from edge.cli.common import err_console, run_service, state
 
 bus_app = typer.Typer(help="The station's MQTT broker (Mosquitto).", no_args_is_help=True)
 console = Console()
@@ -91,7 +91,7 @@ def _serve(ctx: typer.Context, profile: Path, process: ProcessName) -> None:
     except (ProfileError, UnknownDriverError, OutboxError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    asyncio.run(_until_signal(host))
+    run_service(_until_signal(host))
 
 
 async def _until_signal(host: DriverHost) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
+import uvloop
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -31,6 +33,16 @@ class CliState:
 
     def reader(self) -> JournalReader:
         return JournalReader(self.journal_path)
+
+
+T = TypeVar("T")
+
+
+def run_service(main: Coroutine[Any, Any, T]) -> T:
+    """Run a long-lived station process's event loop: uvloop, whose hand-offs between threads
+    and socket I/O cost a fraction of asyncio's own loop (a scan's way to the screen crosses
+    several of each)."""
+    return uvloop.run(main)
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -13,9 +13,9 @@ import uvicorn
 from drivers.profile import ProfileError
 from edge.bus.broker import BrokerError, load_credentials
 from edge.bus.client import BusConfig
-from edge.cli.common import err_console, state
+from edge.cli.common import err_console, run_service, state
 from edge.hub.runtime import Hub, ManifestImport
-from edge.hub.serve import hub_app
+from edge.hub.serve import hub_app, server_config
 from edge.systemd_notify import notify
 from stations.catalogue import Catalogue
 from stations.manifest import ManifestError, detect_format, parse_manifest
@@ -59,19 +59,18 @@ def run(
             station.site, station.station, "hub", password, station.bus.host, station.bus.port
         )
     app = hub_app(s.data_dir, hub_profile, profile_path=profile.resolve(), bus_config=bus_config)
-    config = uvicorn.Config(
+    config = server_config(
         app,
-        host=host or hub_profile.hub.api_host,
-        port=port or hub_profile.hub.api_port,
-        log_level=logging.getLevelName(logging.getLogger().level).lower(),
-        access_log=False,  # requests carry tokens in headers only, but keep logs lean on a Pi
+        host or hub_profile.hub.api_host,
+        port or hub_profile.hub.api_port,
+        logging.getLevelName(logging.getLogger().level).lower(),
     )
     server = uvicorn.Server(config)
     err_console.print(
         f"hub {station.site}/{station.station} ({station.role}): "
         f"http://{config.host}:{config.port}  Ctrl-C stops"
     )
-    asyncio.run(_serve(server))
+    run_service(_serve(server))
 
 
 async def _serve(server: uvicorn.Server) -> None:

@@ -9,8 +9,11 @@ journal, so the dedupe survives restarts.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,8 +31,7 @@ from edge.bus.payloads import (
     decode,
 )
 from edge.bus.topics import TopicError, Topics
-from edge.hub.runtime import Hub
-from edge.journal import CustodyEvent
+from edge.hub.runtime import Hub, Result
 from stations.workflow import (
     DeviceCommand,
     DiagInput,
@@ -93,10 +95,10 @@ class HubBus:
         payload = Command(request_id=command.request_id, args=command.args).to_bytes()
         self.client.publish(self.topics.command(command.device_id, command.verb), payload, qos=1)
 
-    def publish_events(self, events: list[CustodyEvent]) -> None:
+    def publish_events(self, stored: list[str]) -> None:
         """Every appended custody event, as stored, on the station's journal topic."""
-        for event in events:
-            self.client.publish(self.topics.journal, event.model_dump_json().encode(), qos=1)
+        for text in stored:
+            self.client.publish(self.topics.journal, text.encode(), qos=1)
 
     # -- in --
 
@@ -113,25 +115,34 @@ class HubBus:
         self.devices[parsed.device_id] = record
         self.hub.broadcaster.publish({"type": "device_status", "status": record})
 
-    async def _on_reading(self, topic: str, payload: bytes) -> None:
+    def _on_reading(self, topic: str, payload: bytes) -> Awaitable[None] | None:
+        """Hand the reading to the workflow thread at once, then show it live; the returned
+        awaitable ends (and the message is acknowledged) once its events are committed."""
         try:
             parsed = self.topics.parse(topic)
             model = decode(parsed.kind, payload)
         except (TopicError, PayloadError) as exc:
             self.stats.malformed += 1
             log.warning("malformed reading dropped topic=%s error=%s", topic, exc)
-            return
+            return None
         device = parsed.device_id or "?"
+        item = self._as_input(device, model, hashlib.sha256(payload).hexdigest()[:32])
+        handled = None
+        if item is not None:
+            self.stats.readings += 1
+            handled = self.hub.submit(item)  # deduped by the workflow thread
         live = {"type": "reading", "kind": parsed.kind, "device": device}
         self.hub.broadcaster.publish({**live, "reading": model.model_dump(mode="json")})
-        item = self._as_input(device, model, hashlib.sha256(payload).hexdigest()[:32])
-        if item is None:
-            return
-        self.stats.readings += 1
+        if handled is None or item is None:
+            return None
+        return self._handled(device, item.reading.seq, handled)
+
+    @staticmethod
+    async def _handled(device: str, seq: int | None, handled: Future[Result]) -> None:
         try:
-            await self.hub.handle(item)  # deduped by the workflow thread
+            await asyncio.wrap_future(handled)
         except WorkflowRefused as exc:  # a reading is never refused; a bug if it is
-            log.error("reading refused device=%s seq=%s: %s", device, item.reading.seq, exc)
+            log.error("reading refused device=%s seq=%s: %s", device, seq, exc)
 
     def _as_input(
         self, device: str, model: Any, digest: str

@@ -120,7 +120,7 @@ class Hub:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     send_command: Callable[[DeviceCommand], None] | None = None
-    on_events: Callable[[list[CustodyEvent]], None] | None = None
+    on_events: Callable[[list[str]], None] | None = None  # appended events, as stored JSON
     journal: Journal = field(init=False)
     state: HubState = field(init=False)
     workflows: StationWorkflows = field(init=False)
@@ -326,15 +326,14 @@ class Hub:
         return events
 
     def _announce(self, events: list[CustodyEvent]) -> None:
-        stored = [event.as_stored() for event in events]
+        """Every appended event, as stored, to the screens and the bus: encoded once, here."""
+        stored = [event.model_dump_json() for event in events]
         if self._loop is not None:
-            for record in stored:
-                self._loop.call_soon_threadsafe(
-                    self.broadcaster.publish, {"type": "event", "event": record}
-                )
+            messages = [f'{{"type":"event","event":{text}}}' for text in stored]
+            self._loop.call_soon_threadsafe(self.broadcaster.publish_encoded, messages)
         if self.on_events is not None:
             try:
-                self.on_events(events)
+                self.on_events(stored)
             except Exception:
                 log.exception("on_events hook failed")
 

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 
 from edge.api.app import create_app
@@ -49,3 +50,17 @@ def hub_app(
         services.operators.close()
 
     return create_app(start, stop)
+
+
+def server_config(app: FastAPI, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+    """How the hub's API is served. No per-message deflate on the live stream: its messages are
+    small JSON on a LAN, and compressing each one costs both ends CPU (a Pi, a handheld) and
+    latency for nothing."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # requests carry tokens in headers only, but keep logs lean on a Pi
+        ws_per_message_deflate=False,
+    )

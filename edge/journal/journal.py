@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 JOURNAL_FILE = "journal.db"
 LOCK_FILE = "journal.lock"
 _STOP = object()
+_TICK = object()  # wakes the writer to (re)start its checkpoint timer
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,11 @@ class Journal:
         # Taking requests and stopping are one atomic step, so no request is queued after the
         # writer's last look at the queue.
         self._gate = threading.Lock()
+        # Held by whoever commits: the writer thread, or a blocking caller who found the writer
+        # idle and commits its own request (one thread hand-off less per append).
+        self._write_lock = threading.RLock()
         self._accepting = False
+        self._queued = 0  # requests handed to the writer and not yet committed by it
         self._readers: list[JournalReader] = []
         data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = _acquire_lock(data_dir / LOCK_FILE)
@@ -208,7 +213,7 @@ class Journal:
 
     def append(self, draft: EventDraft, timeout: float | None = None) -> CustodyEvent:
         """Append one event; returns after its COMMIT (fsynced)."""
-        return self._submit([draft]).result(timeout)[0]
+        return self._submit([draft], blocking=True).result(timeout)[0]
 
     def append_many(
         self, drafts: Sequence[EventDraft], timeout: float | None = None
@@ -216,7 +221,7 @@ class Journal:
         """Append events in one transaction: all or none."""
         if not drafts:
             return []
-        return self._submit(list(drafts)).result(timeout)
+        return self._submit(list(drafts), blocking=True).result(timeout)
 
     async def append_async(self, draft: EventDraft) -> CustodyEvent:
         events = await asyncio.wrap_future(self._submit([draft]))
@@ -381,13 +386,32 @@ class Journal:
             if not self._accepting:
                 raise JournalClosedError(f"journal {self.path} is closed")
             self._queue.put(request)
+            self._queued += 1
 
-    def _submit(self, drafts: list[EventDraft]) -> Future[list[CustodyEvent]]:
+    def _submit(
+        self, drafts: list[EventDraft], *, blocking: bool = False
+    ) -> Future[list[CustodyEvent]]:
+        """Queue the drafts for the writer; a `blocking` caller (one that waits for the result
+        anyway, never the event loop) commits them itself when the writer is idle."""
         for draft in drafts:
             if not isinstance(draft, EventDraft):
                 raise JournalInputError(f"expected an EventDraft, got {type(draft).__name__}")
         future: Future[list[CustodyEvent]] = Future()
-        self._put(_Request(drafts, future))
+        request = _Request(drafts, future)
+        if blocking and self._queue.empty() and self._write_lock.acquire(blocking=False):
+            try:
+                with self._gate:
+                    if not self._accepting:
+                        raise JournalClosedError(f"journal {self.path} is closed")
+                future.set_running_or_notify_cancel()
+                unsigned_before = self._state.first_unsigned_at is not None
+                self._guarded([request], force_checkpoint=False)
+                if not unsigned_before and self._state.first_unsigned_at is not None:
+                    self._queue.put(_TICK)  # the writer's checkpoint timer starts now
+            finally:
+                self._write_lock.release()
+            return future
+        self._put(request)
         return future
 
     def _checkpoint_due_in(self) -> float | None:
@@ -406,29 +430,38 @@ class Journal:
                 continue
             if first is _STOP:
                 break
+            if first is _TICK:
+                continue
             assert isinstance(first, _Request)
-            group = [first]
-            count = len(first.drafts)
-            while count < self.policy.max_group_events:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stopping = True
-                    break
-                assert isinstance(more, _Request)
-                group.append(more)
-                count += len(more.drafts)
-            # A caller that cancelled (an asyncio task, say) before we started is skipped; once
-            # running, a future cannot be cancelled, so its result is always deliverable.
-            live = [r for r in group if r.future.set_running_or_notify_cancel()]
-            self._guarded(live, force_checkpoint=any(not r.drafts for r in live))
+            # Whatever queues while a caller commits its own request goes in one group after it.
+            with self._write_lock:
+                group = [first]
+                count = len(first.drafts)
+                while count < self.policy.max_group_events:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        stopping = True
+                        break
+                    if more is _TICK:
+                        continue
+                    assert isinstance(more, _Request)
+                    group.append(more)
+                    count += len(more.drafts)
+                # A caller that cancelled (an asyncio task, say) before we started is skipped;
+                # once running, a future cannot be cancelled, so its result is deliverable.
+                live = [r for r in group if r.future.set_running_or_notify_cancel()]
+                self._guarded(live, force_checkpoint=any(not r.drafts for r in live))
+                with self._gate:
+                    self._queued -= len(group)
         self._guarded([], force_checkpoint=True)
 
     def _guarded(self, group: list[_Request], *, force_checkpoint: bool) -> None:
         try:
-            self._commit(group, force_checkpoint=force_checkpoint)
+            with self._write_lock:
+                self._commit(group, force_checkpoint=force_checkpoint)
         except Exception as exc:  # never let one bad group kill the writer
             log.exception("journal writer failed path=%s", self.path)
             error = (

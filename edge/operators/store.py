@@ -129,6 +129,8 @@ class OperatorStore:
         self.session_ttl = session_ttl
         self.hasher = hasher or PinHasher()
         self._lock = threading.Lock()
+        self._generation = 0
+        self._data_version: int | None = None
         # Sign-ins run one at a time, so parallel guesses cannot all slip in before a lockout.
         self._sign_in_lock = threading.Lock()
         try:
@@ -171,6 +173,7 @@ class OperatorStore:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 self._conn.execute("COMMIT")
+                self._generation += 1
             except BaseException as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
@@ -180,6 +183,25 @@ class OperatorStore:
                         "nothing of it was kept"
                     ) from exc
                 raise
+
+    @property
+    def generation(self) -> int:
+        """Grows whenever this store, or another process on the same file, changed operators or
+        sessions: a cached sign-in is worth rechecking only when it moved. Another process's
+        change is seen at the next `authenticate` or `poll_changes`."""
+        return self._generation
+
+    def poll_changes(self) -> int:
+        """Look for commits by other connections (the `edge operator` CLI); the generation."""
+        with self._read() as conn:
+            self._note_data_version(conn)
+        return self._generation
+
+    def _note_data_version(self, conn: sqlite3.Connection) -> None:
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if self._data_version is not None and version != self._data_version:
+            self._generation += 1
+        self._data_version = version
 
     # -- operators -------------------------------------------------------------------------
 
@@ -425,6 +447,7 @@ class OperatorStore:
         if not token or len(token) > _MAX_TOKEN_LENGTH:
             return None
         with self._read() as conn:
+            self._note_data_version(conn)
             row = conn.execute(
                 "SELECT s.role AS session_role, s.station, s.expires_at, s.revoked_at, "
                 "o.operator_id, o.name, o.role, o.disabled "

@@ -3,7 +3,9 @@ journal event as it is appended, with the seq the journal API reports."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from edge.api import station as station_api
-from edge.operators import Role
+from edge.operators import OPERATORS_FILE, OperatorStore, Role
 from tests.api.conftest import MANIFEST, Station
 
 STREAM = "/api/v1/stream"
@@ -141,6 +143,32 @@ def test_an_idle_stream_ends_when_its_operator_is_disabled(
         assert receive_within(ws) == {"type": "error", "error": "unauthorized"}
         with pytest.raises(WebSocketDisconnect):
             receive_within(ws)
+
+
+def test_a_busy_stream_ends_soon_after_another_process_disables_its_operator(
+    station: Station,
+) -> None:
+    """`edge operator disable` runs in its own process, with its own connection to the file."""
+    with station.client.websocket_connect(STREAM) as ws:
+        ws.send_json({"token": station.tokens[Role.TECHNICIAN]})
+        assert receive_within(ws)["type"] == "hello"
+        with OperatorStore(station.data_dir / OPERATORS_FILE) as cli_store:
+            cli_store.update_operator("tom", disabled=True, now=datetime.now(UTC))
+        seen: list[str] = []
+        # keep the stream busy: each scan is two events for every screen still allowed them
+        for n in range(40):
+            station.call("POST", "/api/v1/scans", Role.OPERATOR, json={"code": f"NOPE-9{n}"})
+            message = receive_within(ws)
+            seen.append(message["type"])
+            if message["type"] == "error":
+                break
+            time.sleep(0.05)
+        # it ended while messages were flowing (40 scans take well over STREAM_RECHECK_S)
+        assert seen[-1] == "error", seen
+        assert seen.count("event") < 2 * 40
+        with pytest.raises(WebSocketDisconnect) as closed:
+            receive_within(ws)
+        assert closed.value.code == 4401
 
 
 def test_a_screen_that_falls_behind_gets_what_was_queued_then_lagged(station: Station) -> None:

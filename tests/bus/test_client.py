@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import sys
 from asyncio.subprocess import Process
 from collections.abc import Awaitable, Callable
@@ -310,4 +311,38 @@ def test_outbox_refuses_clearly_when_the_disk_is_full(tiny_disk: Path) -> None:
             outbox.add("dock-scanner", "t", lambda seq: big)
     kept = outbox.pending()
     assert kept and all(entry.payload == big for entry in kept)
-    assert [e.seq for e in kept] == list(range(1, len(kept) + 1))  # no seq burnt by the failure
+    assert [e.seq for e in kept] == list(range(1, len(kept) + 1))  # nothing half-written
+    outbox.close()
+    reopened = Outbox(tiny_disk / "outbox.sqlite")
+    assert reopened.next_entry("dock-scanner", "t", lambda seq: b"").seq == len(kept) + 1
+
+
+def test_a_reading_the_full_outbox_cannot_keep_still_reaches_the_hub(
+    broker: RunningBroker, tiny_disk: Path
+) -> None:
+    from edge.bus.outbox import OutboxError
+
+    async def scenario() -> None:
+        hub, got = await listener(broker, broker.topics.all_devices)
+        outbox = Outbox(tiny_disk / "outbox.sqlite")
+        driver = BusClient(broker.config("drivers"), broker.topics, outbox=outbox)
+        driver.start()
+        assert await driver.wait_connected(WAIT)
+        topic = broker.topics.reading("dock-scanner", "scan")
+        filler = tiny_disk / "filler"
+        with filler.open("wb") as out, contextlib.suppress(OSError):
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        with pytest.raises(OutboxError, match="without a safety copy"):
+            await driver.publish_custody("dock-scanner", topic, scan_payload("RET-FULL"))
+        _, model = await asyncio.wait_for(got.get(), WAIT)
+        assert (model.code, model.seq) == ("RET-FULL", 1)  # sent all the same
+        filler.unlink()
+        nxt = await driver.publish_custody("dock-scanner", topic, scan_payload("RET-AFTER"))
+        _, model = await asyncio.wait_for(got.get(), WAIT)
+        assert (model.code, model.seq, nxt.seq) == ("RET-AFTER", 2, 2)  # seq 1 is not reused
+        await driver.stop()
+        await hub.stop()
+
+    run(scenario())

@@ -114,7 +114,7 @@ class PausableClock:
 
 def wait_for_queue(journal: Journal, depth: int) -> None:
     deadline = time.monotonic() + 10
-    while journal._queue.qsize() < depth:
+    while journal._queued < depth:  # handed to the writer, not yet committed
         assert time.monotonic() < deadline, "appends never reached the writer's queue"
         time.sleep(0.005)
 
