@@ -2,14 +2,16 @@
 
 A private Mosquitto, the drivers and camera processes' hosts with simulated hardware (a serial
 scanner and a scale on ptys, a camera on an image folder, a phone cradle through stand-in adb),
-and the real hub behind its HTTP API on a free port. People act through the API as the PWA
-will; devices act through their simulators. Everything lands in the custody journal.
+the real hub behind its HTTP API on a free port, and a reference upstream (the ledger on SQLite)
+it replicates to and pulls its manifest from. People act through the API as the PWA will;
+devices act through their simulators. Everything lands in the custody journal, then upstream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +25,11 @@ from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.bus.broker import free_port
 from edge.demo_devices import demo_station, until
+from edge.demo_upstream import DemoUpstream, demo_upstream
 from edge.hub.serve import hub_app, server_config
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
+from stations.catalogue import Catalogue
+from stations.manifest import parse_manifest
 from stations.profile import parse_hub_profile
 
 DEMO_PIN = "2580"
@@ -46,6 +51,11 @@ class ShiftReport:
     steps: list[str] = field(default_factory=list)
     certificate: bytes | None = None
     devices: dict[str, str] = field(default_factory=dict)
+    upstream_vkey: str = ""
+    upstream_size: int = 0
+    replication: dict[str, Any] = field(default_factory=dict)
+    customer_token: tuple[str, str] = ("", "")
+    customer_view: dict[str, Any] = field(default_factory=dict)
 
 
 def _ensure_staff(data_dir: Path) -> None:
@@ -104,7 +114,10 @@ async def run_shift(
 ) -> ShiftReport:
     """Start the station, run one shift, and (with `serve`) keep it up until `serve` returns."""
     await asyncio.to_thread(_ensure_staff, data_dir)
-    async with demo_station(data_dir, site, station) as demo:
+    async with (
+        demo_upstream(data_dir / "demo-upstream", data_dir, site, station) as upstream,
+        demo_station(data_dir, site, station) as demo,
+    ):
         assert demo.bus_config is not None and demo.scale and demo.scanner and demo.cradle_scenario
         profile = parse_hub_profile(
             {
@@ -112,6 +125,12 @@ async def run_shift(
                 "hub": {"workflows": ["receiving", "bench", "moves"]},
                 "receiving": {"camera": "dock-camera"},
                 "erasure": {"tools": {"android": _erasure_tool()}},
+                "upstream": {
+                    "url": upstream.url,
+                    "vkey": upstream.vkey,
+                    "sign_after_s": 0.5,
+                    "manifest_every_s": 1,
+                },
             },
             "demo profile",
             data_dir,
@@ -127,7 +146,7 @@ async def run_shift(
                 raise RuntimeError("the hub's API did not start")
             api = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(base_url=api, timeout=60) as client:
-                report = await _shift(client, demo, api)
+                report = await _shift(client, demo, api, upstream, site)
             report.devices = {d: s.state for d, s in sorted(demo.hub.statuses.items())}
             if serve is not None:
                 await serve(api)
@@ -194,15 +213,24 @@ class _Api:
         return found[count - 1]
 
 
-async def _shift(client: httpx.AsyncClient, demo: Any, api_url: str) -> ShiftReport:
+async def _shift(
+    client: httpx.AsyncClient, demo: Any, api_url: str, upstream: DemoUpstream, site: str
+) -> ShiftReport:
     api = _Api(client)
     await api.sign_in("BADGE-ADA")
     start = len(await api.events(0))
-    report = ShiftReport(api=api_url, first_seq=start + 1)
+    report = ShiftReport(api=api_url, first_seq=start + 1, upstream_vkey=upstream.vkey)
     shift = sum(1 for e in await api.events(0) if e["type"] == "manifest.synced") // 2 + 1
     returns = _manifest(shift)
-    imported = await api.call("POST", "/api/v1/manifest", "BADGE-ADA", json={"returns": returns})
-    report.steps.append(f"admin imported the manifest: {imported['message']}")
+    records = parse_manifest(json.dumps({"returns": returns}).encode(), "json", Catalogue.builtin())
+    changed, tokens = await asyncio.to_thread(upstream.ledger.import_manifest, site, records)
+    report.customer_token = (returns[0]["return_id"], tokens[returns[0]["return_id"]])
+    mark = start
+    await api.wait_for(mark, "manifest.synced", count=len(returns))
+    report.steps.append(
+        f"admin imported {changed} expected returns upstream; the station pulled them over the "
+        "manifest feed"
+    )
     await until(lambda: {"dock-scale", "dock-scanner", "dock-camera"} <= set(demo.hub.statuses))
 
     # The dock: Olga receives two boxes.
@@ -259,4 +287,18 @@ async def _shift(client: httpx.AsyncClient, demo: Any, api_url: str) -> ShiftRep
     )
     report.steps.append(f"bench: {moved['message']}")
     report.events = await api.events(start)
+    report.replication = await _replicated(api)
+    report.upstream_size = report.replication.get("upstream_size", 0)
+    view = await asyncio.to_thread(upstream.ledger.return_view, *report.customer_token)
+    report.customer_view = view or {}
     return report
+
+
+async def _replicated(api: _Api, within: float = 30) -> dict[str, Any]:
+    """The replication status once the upstream holds every event (or the time is up)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        status: dict[str, Any] = await api.call("GET", "/api/v1/replication", "BADGE-ADA")
+        if status["backlog"]["events"] == 0 or asyncio.get_running_loop().time() > deadline:
+            return status
+        await asyncio.sleep(0.2)

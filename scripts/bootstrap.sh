@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 # Debian packages the current code needs: the MQTT hub (mosquitto, and its clients for
-# debugging), zbar for pyzbar, a compiler and kernel headers to build evdev. Later issues add
-# postgresql and chromium here as their code lands.
+# debugging), zbar for pyzbar, a compiler and kernel headers to build evdev, and the PostgreSQL
+# server whose binaries the upstream ledger's tests start a throwaway cluster from. Later issues
+# add chromium here as its code lands.
 APT_PACKAGES=(python3 python3-venv python3-dev sqlite3 ca-certificates
-    mosquitto mosquitto-clients libzbar0 gcc linux-libc-dev)
+    mosquitto mosquitto-clients libzbar0 gcc linux-libc-dev postgresql)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 

@@ -64,6 +64,20 @@ class CatalogueSettings(BaseModel):
     override: str | None = None
 
 
+class UpstreamSettings(BaseModel):
+    """Where the station's journal goes (docs/replication.md); no url: it stays local."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str | None = Field(None, pattern=r"^https?://[^\s]{1,300}$")
+    # the upstream's cosigner key (name+id+key, or a file holding it, relative to the profile)
+    vkey: str | None = None
+    ca: str | None = None  # a CA bundle for the upstream's TLS certificate (the site CA)
+    batch_events: int = Field(500, ge=1, le=1000)
+    sign_after_s: float = Field(2.0, ge=0, le=600)  # sign an unsigned tail after this long
+    manifest_every_s: float = Field(30.0, ge=1, le=86_400)
+    backoff_max_s: float = Field(60.0, ge=1, le=3600)
+
+
 class HubProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     station: StationProfile
@@ -73,6 +87,7 @@ class HubProfile(BaseModel):
     erasure: ErasureSettings = ErasureSettings()
     disposition: DispositionSettings = DispositionSettings()
     catalogue: CatalogueSettings = CatalogueSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
     folder: Path = Path()
 
     @property
@@ -89,7 +104,7 @@ class HubProfile(BaseModel):
         return path if path.is_absolute() else self.folder / path
 
 
-HUB_SECTIONS = ("hub", "receiving", "moves", "erasure", "disposition", "catalogue")
+HUB_SECTIONS = ("hub", "receiving", "moves", "erasure", "disposition", "catalogue", "upstream")
 
 
 def parse_hub_profile(data: dict[str, Any], source: str, folder: Path) -> HubProfile:

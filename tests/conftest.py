@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 
 from edge.journal import EventDraft, Journal
 from tests.broker import broker  # noqa: F401  (the private Mosquitto fixture)
+from tests.postgres_server import PostgresServer, postgres_binaries
 
 
 def draft(
@@ -57,3 +59,27 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the whole session (fsync off: see postgres_server)."""
+    if postgres_binaries() is None:
+        pytest.skip("needs the Debian package postgresql (make test installs it)")
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database of its own for each test, dropped afterwards."""
+    name = f"test_{secrets.token_hex(6)}"
+    dsn = postgres_server.create_database(name)
+    try:
+        yield dsn
+    finally:
+        postgres_server.drop_database(name)

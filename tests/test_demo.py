@@ -24,6 +24,9 @@ def test_demo_runs_a_shift_through_the_real_hub_each_run(
         assert "verify: ok" in said
         assert "checked with the public key alone" in said
         assert "signature ok" in said  # the erasure certificate
+        assert "the station pulled them over the manifest feed" in said
+        assert "backlog 0 (idle)" in said  # everything went upstream
+        assert "upstream cosignature over checkpoint" in said and ": ok, by" in said
     with JournalReader(station_dir / "journal.db") as reader:
         events = list(reader.events())
     assert verify_journal(station_dir / "journal.db").ok
@@ -57,3 +60,12 @@ def test_demo_runs_a_shift_through_the_real_hub_each_run(
     reading_seqs = [e.payload["reading"]["seq"] for e in weighed]  # type: ignore[index]
     assert reading_seqs == sorted(set(reading_seqs))  # carried on across runs, never reused
     assert seqs["dock-scale"] >= reading_seqs[-1]
+    # the reference upstream holds the station's journal, event for event
+    upstream = station_dir / "demo-upstream" / "upstream.db"
+    with sqlite3.connect(upstream) as db:
+        held = db.execute("SELECT seq, hash FROM events ORDER BY seq").fetchall()
+    assert [(seq, bytes(digest)) for seq, digest in held] == [
+        (e.seq, bytes.fromhex(e.hash)) for e in events
+    ]
+    synced = [e.payload["source"] for e in events if e.type == "manifest.synced"]
+    assert synced == ["upstream"] * 4

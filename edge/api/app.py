@@ -11,7 +11,7 @@ from fastapi.requests import Request
 from fastapi.responses import JSONResponse
 
 from edge import __version__
-from edge.api import auth, custody, station
+from edge.api import auth, custody, replication, station
 from edge.api.errors import install_error_handlers
 from edge.api.services import HubServices
 from edge.hub.runtime import SignIn
@@ -58,6 +58,7 @@ def create_app(start: Start, stop: Stop) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(auth.operators_router)
     app.include_router(custody.router)
+    app.include_router(replication.router)
     return app
 
 

@@ -88,6 +88,7 @@ _STANDARD_ERRORS: dict[int, tuple[str, str, str]] = {
         "no package at the dock: scan its label first",
         "Not possible in the current state (the message says why)",
     ),
+    413: ("too_large", "blobs are at most 67108864 bytes", "The body is over the size limit"),
     422: (
         "invalid_request",
         "body.code: String should have at least 1 character",

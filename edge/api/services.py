@@ -10,6 +10,7 @@ from fastapi import Request
 from edge.hub.bus_bridge import HubBus
 from edge.hub.runtime import Hub
 from edge.operators import OperatorStore
+from edge.replication.service import ReplicationService
 
 
 @dataclass
@@ -18,6 +19,7 @@ class HubServices:
     operators: OperatorStore
     bus: HubBus | None = None
     profile_path: Path | None = None
+    replication: ReplicationService | None = None
 
 
 def services(request: Request) -> HubServices:

@@ -16,6 +16,8 @@ from edge.cli.demo import demo
 from edge.cli.hub import manifest_app, run
 from edge.cli.journal import journal_app
 from edge.cli.operators import operator_app
+from edge.cli.replicate import replicate, status
+from edge.cli.upstream import upstream_app_cli
 from edge.settings import StationSettings
 
 app = typer.Typer(
@@ -30,10 +32,13 @@ app.add_typer(bus_app, name="bus")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(operator_app, name="operator")
+app.add_typer(upstream_app_cli, name="upstream")
 app.command()(demo)
 app.command()(drivers)
 app.command()(camera)
 app.command()(run)
+app.command()(replicate)
+app.command()(status)
 
 
 def _version(value: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,9 @@ from edge.cli.common import err_console, state
 from edge.demo_shift import DEMO_PIN, ShiftReport, run_shift
 from edge.journal import JournalReader, verify_journal
 from edge.journal.keys import read_verifier
+from edge.journal.note import NoteError
 from edge.journal.proofs import inclusion_proof_text, verify_inclusion_text
+from edge.upstream.cosign import CosignatureVerifier
 from stations.certificate import CertificateError, open_certificate
 
 console = Console()
@@ -128,6 +131,7 @@ def _prove(data_dir: Path, report: ShiftReport) -> bool:
         f"proof: seq {received[0]['seq']} ({received[0]['subject']} received) is in the signed "
         f"tree of size {proven.checkpoint.size}, checked with the public key alone ({proof_path})"
     )
+    _prove_upstream(journal, report)
     if report.certificate is not None:
         try:
             certificate = open_certificate(report.certificate, verifier)
@@ -141,3 +145,36 @@ def _prove(data_dir: Path, report: ShiftReport) -> bool:
             return False
     console.print(f"station verifier key: {verifier.encode()}")
     return verdict.ok
+
+
+def _prove_upstream(journal: Path, report: ShiftReport) -> None:
+    backlog = report.replication.get("backlog", {})
+    console.print(
+        f"upstream: holds {report.upstream_size} events, backlog {backlog.get('events')} "
+        f"({report.replication.get('status')})"
+    )
+    with JournalReader(journal) as reader:
+        signed = reader.last_checkpoint_within(0, report.upstream_size)
+        lines = reader.cosignatures(signed.size) if signed else []
+    if signed is None or not lines:
+        console.print("[yellow]upstream: no cosignature kept yet[/yellow]")
+        return
+    cosigner = CosignatureVerifier.parse(report.upstream_vkey)
+    try:
+        when = cosigner.verify_over_note(lines[0][1], signed.note)
+    except NoteError as exc:
+        console.print(f"[red]upstream cosignature does not verify: {exc}[/red]")
+        return
+    at = datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")
+    console.print(
+        f"upstream cosignature over checkpoint {signed.size}: ok, by {cosigner.name} at {at} "
+        "(proof the events were upstream by then)"
+    )
+    view = report.customer_view
+    if view:
+        steps = ", ".join(m["milestone"] for m in view.get("milestones", []))
+        console.print(
+            f"customer view of {view.get('return_id')} (its own token only): status "
+            f"{view.get('status')}; milestones: {steps or 'none yet'}",
+            highlight=False,
+        )

@@ -121,6 +121,7 @@ class Hub:
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     send_command: Callable[[DeviceCommand], None] | None = None
     on_events: Callable[[list[str]], None] | None = None  # appended events, as stored JSON
+    on_appended: list[Callable[[], None]] = field(default_factory=list)  # called on the loop
     journal: Journal = field(init=False)
     state: HubState = field(init=False)
     workflows: StationWorkflows = field(init=False)
@@ -330,12 +331,21 @@ class Hub:
         stored = [event.model_dump_json() for event in events]
         if self._loop is not None:
             messages = [f'{{"type":"event","event":{text}}}' for text in stored]
-            self._loop.call_soon_threadsafe(self.broadcaster.publish_encoded, messages)
+            self._loop.call_soon_threadsafe(self._appended, messages)
         if self.on_events is not None:
             try:
                 self.on_events(stored)
             except Exception:
                 log.exception("on_events hook failed")
+
+    def _appended(self, messages: list[str]) -> None:
+        """On the loop: tell the screens, then whoever waits for new events (replication)."""
+        self.broadcaster.publish_encoded(messages)
+        for listener in self.on_appended:
+            try:
+                listener()
+            except Exception:
+                log.exception("on_appended listener failed")
 
     def _manifest_outcome(self, item: ManifestImport) -> Outcome:
         current = self.state.manifest_records()

@@ -15,6 +15,7 @@ from edge.bus.client import BusConfig
 from edge.hub.bus_bridge import HubBus
 from edge.hub.runtime import Hub
 from edge.operators import OPERATORS_FILE, OperatorStore
+from edge.replication.service import ReplicationService
 from stations.profile import HubProfile
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,13 @@ def hub_app(
         if bus_config is not None:
             bus = HubBus(hub, bus_config)
             bus.start()
+        replication = ReplicationService.start(hub, data_dir, profile)
         log.info("hub started site=%s station=%s", hub.site, hub.station)
-        return HubServices(hub, operators, bus, profile_path)
+        return HubServices(hub, operators, bus, profile_path, replication)
 
     async def stop(services: HubServices) -> None:
+        if services.replication is not None:
+            await services.replication.stop()
         if services.bus is not None:
             await services.bus.stop()
         await services.hub.stop()

@@ -235,6 +235,24 @@ class Journal:
         latest = self.reader.latest_checkpoint()
         return open_checkpoint(latest.note, self.verifier) if latest else None
 
+    def record_cosignature(self, size: int, cosigner: str, line: str) -> bool:
+        """Keep an upstream's cosignature line over our checkpoint at `size` (verified by the
+        caller); False if one by that cosigner is already kept. Blocks for the fsync."""
+        with self._gate:
+            if not self._accepting:
+                raise JournalClosedError(f"journal {self.path} is closed")
+        with self._write_lock:
+            assert self._conn is not None
+            try:
+                cursor = self._conn.execute(
+                    "INSERT OR IGNORE INTO cosignatures (size, cosigner, line, received_at) "
+                    "SELECT size, ?, ?, ? FROM checkpoints WHERE size = ?",
+                    (cosigner, line, format_ts(self._now()), size),
+                )
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path) from exc
+        return cursor.rowcount > 0
+
     @property
     def reader(self) -> JournalReader:
         """A query-only connection for the calling thread (reopened if a caller closed it)."""

@@ -140,6 +140,42 @@ class JournalReader:
             else None
         )
 
+    def last_checkpoint_within(self, above: int, at_most: int) -> StoredCheckpoint | None:
+        """The largest checkpoint with above < size <= at_most (a replication batch's end)."""
+        rows = self._query(
+            "SELECT size, root, note, signed_at FROM checkpoints WHERE size > ? AND size <= ? "
+            "ORDER BY size DESC LIMIT 1",
+            (above, at_most),
+        )
+        return (
+            StoredCheckpoint(rows[0][0], bytes(rows[0][1]), rows[0][2], rows[0][3])
+            if rows
+            else None
+        )
+
+    def bodies(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """(seq, canonical bytes) for start <= seq <= end, in order."""
+        rows = self._query(
+            "SELECT seq, body FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq", (start, end)
+        )
+        return [(seq, as_bytes(body)) for seq, body in rows]
+
+    def cosignatures(self, size: int) -> list[tuple[str, str, str]]:
+        """(cosigner, line, received_at) of the upstream cosignatures over checkpoint `size`."""
+        rows = self._query(
+            "SELECT cosigner, line, received_at FROM cosignatures WHERE size = ? ORDER BY cosigner",
+            (size,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def unacknowledged(self, after: int) -> tuple[int, int, str | None]:
+        """(events, bytes, ts of the first) with seq > after: a replication backlog."""
+        count, size_bytes = self._query(
+            "SELECT count(*), coalesce(sum(length(body)), 0) FROM events WHERE seq > ?", (after,)
+        )[0]
+        first = self._query("SELECT ts FROM events WHERE seq = ?", (after + 1,))
+        return int(count), int(size_bytes), (first[0][0] if first else None)
+
     def checkpoint_at(self, size: int) -> StoredCheckpoint:
         rows = self._query(
             "SELECT size, root, note, signed_at FROM checkpoints WHERE size = ?", (size,)

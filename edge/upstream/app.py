@@ -1,0 +1,280 @@
+"""The upstream ledger's HTTP API (its own ASGI app): ingest, heads, blobs, the manifest feed,
+the customer view and the admin endpoints. Wire format: docs/replication.md."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from edge import __version__
+from edge.api.errors import ApiError, error_responses, install_error_handlers
+from edge.upstream.ingest import InvalidBatch, WireBatch
+from edge.upstream.ledger import Ledger, LedgerError, StationInfo
+from edge.upstream.store import StoreError
+from stations.catalogue import Catalogue
+from stations.manifest import ManifestError, parse_manifest
+
+log = logging.getLogger(__name__)
+MAX_BLOB_BYTES = 64 * 1024 * 1024
+StationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+
+class StationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    station: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    vkey: str = Field(min_length=1, max_length=300)
+
+
+class ManifestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    returns: list[dict[str, Any]] = Field(min_length=1, max_length=50_000)
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+    return token.strip()
+
+
+def _ledger(request: Request) -> Ledger:
+    ledger = request.app.state.ledger
+    assert isinstance(ledger, Ledger)
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(_ledger)]
+
+
+async def _station_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> tuple[str, str]:
+    token = _bearer(authorization)
+    found = await run_in_threadpool(_ledger(request).station_for_token, token)
+    if found is None:
+        raise ApiError(401, "unauthorized", "unknown station token")
+    return found
+
+
+Caller = Annotated[tuple[str, str], Depends(_station_caller)]
+
+
+def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = _bearer(authorization)
+    expected: str = request.app.state.admin_token_sha256
+    if not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
+        raise ApiError(401, "unauthorized", "not the admin token")
+
+
+Admin = Annotated[None, Depends(_admin)]
+
+
+def _own(caller: tuple[str, str], site: str, station: str | None = None) -> None:
+    if caller[0] != site or (station is not None and caller[1] != station):
+        raise ApiError(403, "forbidden", f"this token is for {caller[0]}/{caller[1]}")
+
+
+def _refusal(exc: LedgerError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+def readyz(ledger: LedgerDep) -> JSONResponse:
+    try:
+        ledger.manifest_cursor("-")
+    except StoreError as exc:
+        return JSONResponse({"status": "not_ready", "problems": [str(exc)]}, status_code=503)
+    return JSONResponse({"status": "ready", "store": ledger.store.description})
+
+
+@router.post(
+    "/api/v1/stations/{site}/{station}/events",
+    tags=["replication"],
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def ingest(
+    site: StationId, station: StationId, batch: WireBatch, caller: Caller, ledger: LedgerDep
+) -> JSONResponse:
+    """A batch of journal events with the checkpoint that covers them."""
+    _own(caller, site, station)
+    try:
+        result = ledger.ingest(site, station, batch)
+    except InvalidBatch as exc:
+        raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
+    except LedgerError as exc:
+        raise _refusal(exc) from None
+    body: dict[str, Any] = {
+        "size": result.size,
+        "checkpoint_size": result.checkpoint_size,
+        "cosignature": result.cosignature,
+    }
+    if result.outcome == "gap":
+        return JSONResponse({"error": "gap", "message": result.message, **body}, status_code=409)
+    if result.outcome == "fork":
+        return JSONResponse(
+            {"error": "fork", "message": result.message, "seq": result.seq, **body},
+            status_code=409,
+        )
+    return JSONResponse({**body, "stored": result.stored})
+
+
+@router.get(
+    "/api/v1/stations/{site}/{station}/head",
+    tags=["replication"],
+    responses=error_responses(401, 403, 404),
+)
+def head(site: StationId, station: StationId, caller: Caller, ledger: LedgerDep) -> dict[str, Any]:
+    """What the upstream holds of this station: resume from here."""
+    _own(caller, site, station)
+    try:
+        info = ledger.station(site, station)
+    except LedgerError as exc:
+        raise _refusal(exc) from None
+    return {
+        "size": info.size,
+        "checkpoint_size": info.checkpoint_size,
+        "cosignature": info.cosignature,
+    }
+
+
+@router.put(
+    "/api/v1/blobs/{sha256}", tags=["replication"], responses=error_responses(401, 413, 422)
+)
+async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDep) -> Response:
+    """A blob's bytes under its SHA-256; stored once."""
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > MAX_BLOB_BYTES:
+            raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
+    try:
+        created = await run_in_threadpool(ledger.put_blob, sha256, bytes(content))
+    except LedgerError as exc:
+        raise _refusal(exc) from None
+    return JSONResponse({"sha256": sha256, "stored": created}, status_code=201 if created else 200)
+
+
+@router.head("/api/v1/blobs/{sha256}", tags=["replication"])
+def has_blob(sha256: Sha256, _: Caller, ledger: LedgerDep) -> Response:
+    return Response(status_code=200 if ledger.has_blob(sha256) else 404)
+
+
+@router.get("/api/v1/sites/{site}/manifest", tags=["manifest"], responses=error_responses(401, 403))
+def manifest_feed(
+    site: StationId,
+    caller: Caller,
+    ledger: LedgerDep,
+    after: Annotated[int, Query(ge=0, le=2**53)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Expected returns of the site changed after `after` (a cursor), oldest change first."""
+    _own(caller, site)
+    etag = f'"{site}-{ledger.manifest_cursor(site)}-{after}"'
+    if if_none_match == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    records, cursor, more = ledger.manifest_since(site, after, limit)
+    return JSONResponse(
+        {"records": records, "cursor": cursor, "more": more}, headers={"ETag": etag}
+    )
+
+
+@router.post("/api/v1/sites/{site}/manifest", tags=["admin"], responses=error_responses(401, 422))
+def import_manifest(
+    site: StationId, body: ManifestBody, _: Admin, ledger: LedgerDep
+) -> dict[str, Any]:
+    """Create or update expected returns; the tokens of new returns are shown once."""
+    data = json.dumps({"returns": body.returns}).encode()
+    try:
+        records = parse_manifest(data, "json", Catalogue.builtin())
+        changed, tokens = ledger.import_manifest(site, records)
+    except ManifestError as exc:
+        raise ApiError(422, "invalid_manifest", str(exc)) from None
+    return {"changed": changed, "tokens": tokens}
+
+
+@router.get("/api/v1/returns/{return_id}", tags=["customer"], responses=error_responses(401, 404))
+def customer_view(
+    return_id: ReturnId, ledger: LedgerDep, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    """The status and custody milestones of one return, for its customer."""
+    view = ledger.return_view(return_id, _bearer(authorization))
+    if view is None:
+        raise ApiError(404, "not_found", "no such return for this token")
+    return view
+
+
+@router.post("/api/v1/stations", tags=["admin"], responses=error_responses(401, 409, 422))
+def register_station(body: StationBody, _: Admin, ledger: LedgerDep) -> dict[str, str]:
+    """Enrol a station's checkpoint key; its bearer token is shown once."""
+    try:
+        token = ledger.register_station(body.site, body.station, body.vkey)
+    except LedgerError as exc:
+        raise _refusal(exc) from None
+    return {"token": token}
+
+
+@router.get("/api/v1/stations", tags=["admin"], responses=error_responses(401))
+def list_stations(_: Admin, ledger: LedgerDep) -> dict[str, list[dict[str, Any]]]:
+    return {"stations": [_station_json(s) for s in ledger.stations()]}
+
+
+@router.get("/api/v1/alerts", tags=["admin"], responses=error_responses(401))
+def alerts(
+    _: Admin, ledger: LedgerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    """Forks and refused batches, newest first."""
+    return {"alerts": ledger.alerts(limit)}
+
+
+def _station_json(info: StationInfo) -> dict[str, Any]:
+    return {
+        "site": info.site,
+        "station": info.station,
+        "origin": info.origin,
+        "size": info.size,
+        "checkpoint_size": info.checkpoint_size,
+        "registered_at": info.registered_at,
+        "last_contact_at": info.last_contact_at,
+    }
+
+
+def upstream_app(ledger: Ledger, admin_token: str) -> FastAPI:
+    app = FastAPI(
+        title="Edge upstream ledger",
+        version=__version__,
+        description="The reference receiving end for station journals (docs/replication.md).",
+    )
+    app.state.ledger = ledger
+    app.state.admin_token_sha256 = hashlib.sha256(admin_token.encode()).hexdigest()
+    install_error_handlers(app)
+    app.include_router(router)
+
+    @app.exception_handler(StoreError)
+    async def _store_down(request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error: %s", exc)
+        return JSONResponse(
+            {"error": "store_unavailable", "message": "the ledger's database is unavailable"},
+            status_code=503,
+        )
+
+    return app

@@ -1,0 +1,66 @@
+"""The upstream's data folder: its cosigning key and admin token (created once, 0600)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.journal.note import NoteError
+from edge.upstream.cosign import Cosigner
+
+COSIGNER_FILE = "upstream.key"
+COSIGNER_VKEY_FILE = "upstream.vkey"
+ADMIN_TOKEN_FILE = "admin-token"
+DEFAULT_NAME = "edge-upstream.local/ledger"
+
+
+class HomeError(Exception):
+    pass
+
+
+def _write_secret(path: Path, text: str) -> bool:
+    """Create a 0600 file; False if it exists already."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return True
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise HomeError(f"{what} {path} is readable by others (mode {mode:04o}); chmod 600 it")
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise HomeError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class UpstreamHome:
+    cosigner: Cosigner
+    admin_token: str
+    folder: Path
+
+    @classmethod
+    def open(cls, folder: Path, name: str = DEFAULT_NAME) -> UpstreamHome:
+        """Load the folder's key and admin token, making them on first use."""
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key_path = folder / COSIGNER_FILE
+        _write_secret(key_path, Cosigner.generate(name).encode())
+        try:
+            cosigner = Cosigner.parse(_read_secret(key_path, "upstream key"))
+        except NoteError as exc:
+            raise HomeError(f"upstream key {key_path} is not valid: {exc}") from None
+        (folder / COSIGNER_VKEY_FILE).write_text(cosigner.verifier.encode() + "\n")
+        token_path = folder / ADMIN_TOKEN_FILE
+        _write_secret(token_path, secrets.token_urlsafe(32))
+        return cls(cosigner, _read_secret(token_path, "admin token"), folder)
