@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 
 from edge.cli.common import err_console, run_service, state
@@ -45,6 +48,14 @@ DbOption = Annotated[
 ]
 
 
+def _write_secret(path: Path, text: str) -> None:
+    """Write a 0600 file, also over one that exists with a wider mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
 def _open(ctx: typer.Context, db: str, name: str | None = None) -> tuple[UpstreamHome, Store]:
     folder = state(ctx).data_dir
     try:
@@ -68,6 +79,16 @@ def serve(
     """Serve the ledger's API until stopped."""
     home, store = _open(ctx, db, name)
     app = upstream_app(Ledger(store, home.cosigner), home.admin_token)
+
+    @contextlib.asynccontextmanager
+    async def closing_store(_: FastAPI) -> AsyncIterator[None]:
+        # uvicorn re-raises SIGTERM after its graceful shutdown: the `finally` below never runs
+        try:
+            yield
+        finally:
+            store.close()
+
+    app.router.lifespan_context = closing_store
     err_console.print(
         f"upstream ledger on http://{host}:{port} ({store.description}); cosigner "
         f"{home.cosigner.verifier.encode()}; admin token in {home.folder / 'admin-token'}"
@@ -111,9 +132,7 @@ def station_add(
     if token_out is None:
         typer.echo(token)
         return
-    fd = os.open(token_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(token + "\n")
+    _write_secret(token_out, token + "\n")
     console.print(f"station {site}/{station} registered; its token is in {token_out}")
 
 
@@ -155,7 +174,5 @@ def manifest_import(
         store.close()
     console.print(f"{changed} expected returns created or updated for site {site}")
     if tokens_out is not None:
-        fd = os.open(tokens_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(tokens, out, indent=2)
+        _write_secret(tokens_out, json.dumps(tokens, indent=2))
         console.print(f"customer tokens of {len(tokens)} new returns in {tokens_out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,10 @@ class OutgoingBatch:
     last: int
     body: dict[str, Any]  # the ingest request's JSON
     bytes_: int  # of event bodies, for the progress and backlog figures
+
+    def encoded(self) -> bytes:
+        """The request body, encoded (off the event loop: a batch is up to ~1 MB)."""
+        return json.dumps(self.body, separators=(",", ":")).encode()
 
 
 def next_batch(

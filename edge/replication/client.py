@@ -6,6 +6,7 @@ that need a person raise `UpstreamRefused` (a wrong token, a fork, an invalid ba
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +105,14 @@ class UpstreamClient:
             raise self._refused(answer)
         return self._head(answer.json())
 
-    async def ingest(self, batch: dict[str, Any]) -> IngestAnswer:
+    async def ingest(self, batch: dict[str, Any] | bytes) -> IngestAnswer:
+        """Send a batch (its JSON, or those bytes already encoded)."""
+        body = batch if isinstance(batch, bytes) else json.dumps(batch).encode()
         answer = await self._call(
-            "POST", f"/api/v1/stations/{self.site}/{self.station}/events", json=batch
+            "POST",
+            f"/api/v1/stations/{self.site}/{self.station}/events",
+            content=body,
+            headers={"Content-Type": "application/json"},
         )
         if answer.status_code == 200:
             body = answer.json()

@@ -40,6 +40,9 @@ PROBE_INTERVAL_S = 2.0
 BLOB_CHUNK_EVENTS = 500
 
 
+_Prepared = tuple[OutgoingBatch, bytes] | None
+
+
 class ReplicationAlarm(Exception):
     """Something a person must look at; replication waits and retries slowly."""
 
@@ -217,20 +220,38 @@ class Replicator:
         if head.cosignature and head.checkpoint_size:
             await self._keep_cosignature(head.checkpoint_size, head.cosignature)
         self._set_upstream(held)
-        while held < self.journal.size:
-            batch = await asyncio.to_thread(
-                next_batch, self.journal.reader, held, self.batch_events
-            )
-            if batch is None:
-                if not await self._sign_tail():
-                    break
-                continue
-            self.stats.status = "sending"
-            held = await self._send(batch)
+        ready: asyncio.Future[_Prepared] | None = None
+        try:
+            while held < self.journal.size:
+                prepared = await (ready or self._prepare(held))
+                ready = None
+                if prepared is None:
+                    if not await self._sign_tail():
+                        break
+                    continue
+                batch, payload = prepared
+                self._unsigned_since = None
+                self.stats.status = "sending"
+                # read and encode the next batch while the upstream checks this one
+                ready = asyncio.ensure_future(self._prepare(batch.last))
+                held = await self._send(batch, payload)
+                if held != batch.last:  # a gap: the upstream stands elsewhere
+                    ready.cancel()
+                    ready = None
+        finally:
+            if ready is not None:
+                ready.cancel()
         return held
 
-    async def _send(self, batch: OutgoingBatch) -> int:
-        answer = await self.client.ingest(batch.body)
+    async def _prepare(self, held: int) -> _Prepared:
+        def read() -> _Prepared:
+            batch = next_batch(self.journal.reader, held, self.batch_events)
+            return None if batch is None else (batch, batch.encoded())
+
+        return await asyncio.to_thread(read)
+
+    async def _send(self, batch: OutgoingBatch, payload: bytes) -> int:
+        answer = await self.client.ingest(payload)
         held = self._check_claim(answer.head.size)
         if answer.gap:
             self.stats.count("gap")

@@ -27,6 +27,7 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 StationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}  # RFC 9110 §11.6.1: a 401 says how to authenticate
 
 
 class StationBody(BaseModel):
@@ -44,7 +45,9 @@ class ManifestBody(BaseModel):
 def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+        raise ApiError(
+            401, "unauthorized", "send Authorization: Bearer <token>", headers=_CHALLENGE
+        )
     return token.strip()
 
 
@@ -63,7 +66,7 @@ async def _station_caller(
     token = _bearer(authorization)
     found = await run_in_threadpool(_ledger(request).station_for_token, token)
     if found is None:
-        raise ApiError(401, "unauthorized", "unknown station token")
+        raise ApiError(401, "unauthorized", "unknown station token", headers=_CHALLENGE)
     return found
 
 
@@ -74,7 +77,7 @@ def _admin(request: Request, authorization: Annotated[str | None, Header()] = No
     token = _bearer(authorization)
     expected: str = request.app.state.admin_token_sha256
     if not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
-        raise ApiError(401, "unauthorized", "not the admin token")
+        raise ApiError(401, "unauthorized", "not the admin token", headers=_CHALLENGE)
 
 
 Admin = Annotated[None, Depends(_admin)]
@@ -109,7 +112,7 @@ def readyz(ledger: LedgerDep) -> JSONResponse:
 @router.post(
     "/api/v1/stations/{site}/{station}/events",
     tags=["replication"],
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 422),
 )
 def ingest(
     site: StationId, station: StationId, batch: WireBatch, caller: Caller, ledger: LedgerDep
@@ -157,7 +160,12 @@ def head(site: StationId, station: StationId, caller: Caller, ledger: LedgerDep)
 
 
 @router.put(
-    "/api/v1/blobs/{sha256}", tags=["replication"], responses=error_responses(401, 413, 422)
+    "/api/v1/blobs/{sha256}",
+    tags=["replication"],
+    responses={
+        201: {"description": "Stored now (200: it was already held)"},
+        **error_responses(401, 413, 422),
+    },
 )
 async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDep) -> Response:
     """A blob's bytes under its SHA-256; stored once."""
@@ -173,12 +181,28 @@ async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDe
     return JSONResponse({"sha256": sha256, "stored": created}, status_code=201 if created else 200)
 
 
-@router.head("/api/v1/blobs/{sha256}", tags=["replication"])
+@router.head(
+    "/api/v1/blobs/{sha256}",
+    tags=["replication"],
+    response_class=Response,
+    responses={
+        200: {"description": "Held"},
+        401: {"description": "No or unknown station token"},
+        404: {"description": "Not held"},
+    },
+)
 def has_blob(sha256: Sha256, _: Caller, ledger: LedgerDep) -> Response:
     return Response(status_code=200 if ledger.has_blob(sha256) else 404)
 
 
-@router.get("/api/v1/sites/{site}/manifest", tags=["manifest"], responses=error_responses(401, 403))
+@router.get(
+    "/api/v1/sites/{site}/manifest",
+    tags=["manifest"],
+    responses={
+        304: {"description": "Nothing changed after `after` (If-None-Match matched)"},
+        **error_responses(401, 403),
+    },
+)
 def manifest_feed(
     site: StationId,
     caller: Caller,
@@ -198,7 +222,9 @@ def manifest_feed(
     )
 
 
-@router.post("/api/v1/sites/{site}/manifest", tags=["admin"], responses=error_responses(401, 422))
+@router.post(
+    "/api/v1/sites/{site}/manifest", tags=["admin"], responses=error_responses(400, 401, 422)
+)
 def import_manifest(
     site: StationId, body: ManifestBody, _: Admin, ledger: LedgerDep
 ) -> dict[str, Any]:
@@ -223,7 +249,7 @@ def customer_view(
     return view
 
 
-@router.post("/api/v1/stations", tags=["admin"], responses=error_responses(401, 409, 422))
+@router.post("/api/v1/stations", tags=["admin"], responses=error_responses(400, 401, 409, 422))
 def register_station(body: StationBody, _: Admin, ledger: LedgerDep) -> dict[str, str]:
     """Enrol a station's checkpoint key; its bearer token is shown once."""
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.journal import merkle
-from edge.journal.events import canonical_bytes
+from edge.journal.events import (
+    EVENT_VERSION,
+    SHA256_HEX,
+    EventType,
+    canonical_bytes,
+    format_ts,
+    is_uuid7,
+)
 from edge.journal.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from edge.journal.reader import event_from_row
 
@@ -207,40 +215,122 @@ def _accept(
 
 def _check_event(head: StationHead, seq: int, body: bytes, prev: bytes | None) -> EventRow:
     leaf = merkle.leaf_hash(body)
+    fields = _plain_event(body)
+    if fields is None:  # not the common shape: the journal's own full check says why
+        fields = _full_check(seq, body, leaf)
+    if fields["seq"] != seq:
+        raise InvalidBatch(f"event at position {seq} says seq {fields['seq']}", seq)
+    if (fields["site"], fields["station"]) != (head.site, head.station):
+        raise InvalidBatch(
+            f"event {seq} belongs to {fields['site']}/{fields['station']}, "
+            f"not {head.site}/{head.station}",
+            seq,
+        )
+    expected_prev = prev.hex() if prev is not None else None
+    if fields["prev"] != expected_prev:
+        raise InvalidBatch(
+            f"event {seq} does not continue the chain (prev {fields['prev']} is not "
+            f"{expected_prev})",
+            seq,
+        )
+    return EventRow(
+        seq=seq,
+        event_id=fields["event_id"],
+        type=fields["type"],
+        subject=fields["subject"].replace("\x00", "\\u0000"),  # PostgreSQL TEXT holds no NUL
+        return_ref=_return_ref(fields["payload"]),
+        ts=fields["ts"],
+        body=body,
+        hash=leaf,
+    )
+
+
+_FIELDS = frozenset(
+    ("v", "seq", "event_id", "type", "subject", "operator", "station", "site", "ts", "clock",
+     "payload", "attachments", "prev")
+)  # fmt: skip
+_TYPES = frozenset(t.value for t in EventType)
+_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+_HEX64 = re.compile(SHA256_HEX)
+_MAX_SAFE_INT = 2**53 - 1
+_RETURN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # what the customer view can ask for
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _no_float(text: str) -> float:
+    raise _NotPlain(text)
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+        raise _NotPlain(text)
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_int=_safe_int)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _plain_event(body: bytes) -> dict[str, Any] | None:
+    """The event's fields, when its bytes are what the stdlib encoder writes for them (ASCII, no
+    floats, safe integers: then that is also their RFC 8785 form) and every field has the type
+    and shape the journal gives it; None when in any doubt (the full check decides)."""
+    if not body.isascii():
+        return None
+    try:
+        data = _DECODER.decode(body.decode("ascii"))
+    except (ValueError, _NotPlain):
+        return None
+    if type(data) is not dict or data.keys() != _FIELDS:
+        return None
+    if _ENCODER.encode(data).encode() != body:
+        return None
+    text = (data["event_id"], data["subject"], data["operator"], data["station"], data["site"])
+    prev, attachments = data["prev"], data["attachments"]
+    shaped = (
+        data["v"] == EVENT_VERSION
+        and type(data["seq"]) is int
+        and all(type(t) is str and 0 < len(t) <= 200 for t in text)
+        and is_uuid7(data["event_id"])
+        and data["type"] in _TYPES
+        and type(data["ts"]) is str
+        and _TS.fullmatch(data["ts"]) is not None
+        and data["clock"] in ("synced", "unsynced")
+        and type(data["payload"]) is dict
+        and type(attachments) is list
+        and all(type(a) is str and _HEX64.fullmatch(a) for a in attachments)
+        and (prev is None or (type(prev) is str and _HEX64.fullmatch(prev) is not None))
+    )
+    return data if shaped else None
+
+
+def _full_check(seq: int, body: bytes, leaf: bytes) -> dict[str, Any]:
     try:
         event = event_from_row(body, leaf)
     except (ValueError, ValidationError) as exc:
         raise InvalidBatch(f"event {seq} is not a custody event: {_short(exc)}", seq) from None
     if canonical_bytes(event.body()) != body:
         raise InvalidBatch(f"event {seq} is not in canonical (RFC 8785) form", seq)
-    if event.seq != seq:
-        raise InvalidBatch(f"event at position {seq} says seq {event.seq}", seq)
-    if (event.site, event.station) != (head.site, head.station):
-        raise InvalidBatch(
-            f"event {seq} belongs to {event.site}/{event.station}, not {head.site}/{head.station}",
-            seq,
-        )
-    expected_prev = prev.hex() if prev is not None else None
-    if event.prev != expected_prev:
-        raise InvalidBatch(
-            f"event {seq} does not continue the chain (prev {event.prev} is not {expected_prev})",
-            seq,
-        )
-    return EventRow(
-        seq=seq,
-        event_id=str(event.event_id),
-        type=event.type.value,
-        subject=event.subject,
-        return_ref=_return_ref(event.payload),
-        ts=event.ts.isoformat().replace("+00:00", "Z"),
-        body=body,
-        hash=leaf,
-    )
+    return {
+        "seq": event.seq,
+        "site": event.site,
+        "station": event.station,
+        "prev": event.prev,
+        "event_id": str(event.event_id),
+        "type": event.type.value,
+        "subject": event.subject,
+        "payload": event.payload,
+        "ts": format_ts(event.ts),
+    }
 
 
 def _return_ref(payload: Mapping[str, Any]) -> str | None:
     value = payload.get("return_id")
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return value if isinstance(value, str) and _RETURN_ID.fullmatch(value) else None
 
 
 def _short(exc: Exception) -> str:

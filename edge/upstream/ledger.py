@@ -105,6 +105,8 @@ class Ledger:
             check_station_id("site", site)
             check_station_id("station", station)
             verifier = Verifier.parse(vkey)
+            if not verifier.name.isprintable():  # notes refuse control characters
+                raise NoteError(f"key name {verifier.name!r} has a control character")
         except (JournalInputError, NoteError) as exc:
             raise LedgerError(str(exc), 422, "invalid") from None
         token = secrets.token_urlsafe(32)
@@ -239,25 +241,16 @@ class Ledger:
 
     def _store_accepted(self, tx: Tx, head: StationHead, accept: Accept, now: str) -> str:
         site, station = head.site, head.station
-        tx.executemany(
-            "INSERT INTO events (site, station, seq, event_id, type, subject, return_ref, ts, "
-            "body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        tx.insert_rows(
+            "events",
+            ("site", "station", "seq", "event_id", "type", "subject", "return_ref", "ts", "body",
+             "hash"),
             [
-                (
-                    site,
-                    station,
-                    r.seq,
-                    r.event_id,
-                    r.type,
-                    r.subject,
-                    r.return_ref,
-                    r.ts,
-                    r.body,
-                    r.hash,
-                )
+                (site, station, r.seq, r.event_id, r.type, r.subject, r.return_ref, r.ts, r.body,
+                 r.hash)
                 for r in accept.rows
             ],
-        )
+        )  # fmt: skip
         cosignature = self.cosigner.cosign(accept.checkpoint.text(), int(self.clock()))
         tx.execute(
             "INSERT INTO checkpoints (site, station, size, root, note, cosignature, received_at) "

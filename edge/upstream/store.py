@@ -32,6 +32,9 @@ class Tx(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None: ...
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
@@ -66,6 +69,12 @@ class _SqliteTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        marks = ", ".join("?" for _ in columns)
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         row = self.conn.execute(sql, tuple(params)).fetchone()
@@ -104,8 +113,9 @@ class SqliteStore:
                 yield _SqliteTx(self._conn)
                 self._conn.execute("COMMIT")
             except BaseException as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a closed connection cannot tell
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"upstream database {self.path}: {exc}") from exc
                 raise
@@ -132,6 +142,14 @@ class _PostgresTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.cursor.executemany(_PLACEHOLDER.sub("%s", sql), rows)
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """COPY: several times faster than INSERTs for a batch of events."""
+        with self.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         self.cursor.execute(_PLACEHOLDER.sub("%s", sql), tuple(params))

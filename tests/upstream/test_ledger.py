@@ -133,6 +133,35 @@ def test_a_tampered_event_is_refused(ledger: Ledger, station: StationJournal) ->
     assert ledger.alerts()[0]["kind"] == "invalid"
 
 
+def test_events_off_the_fast_path_are_checked_in_full_and_accepted(
+    ledger: Ledger, station: StationJournal
+) -> None:
+    """Non-ASCII text and floats take the full RFC 8785 check; both are valid custody."""
+    ledger.register_station("ams-1", "dock-1", station.vkey)
+    station.journal.append_many(
+        [
+            station_draft("package.weighed", "R-1001", {"note": "Größe ✓", "return_id": "R-1001"}),
+            station_draft("grade.assigned", "U-AAAA", {"ratio": 0.5, "score": 1e21}),
+        ]
+    )
+    station.journal.checkpoint()
+    result = ledger.ingest("ams-1", "dock-1", station.wire(0))
+    assert (result.outcome, result.stored) == ("stored", 2)
+
+
+def test_an_event_in_a_non_canonical_form_is_refused(
+    ledger: Ledger, station: StationJournal
+) -> None:
+    ledger.register_station("ams-1", "dock-1", station.vkey)
+    station.append(1)
+    body = station.batch(0).body
+    event = json.loads(base64.b64decode(body["events"][0]["body"]))
+    spaced = json.dumps(event, sort_keys=True, indent=1).encode()  # same JSON, other bytes
+    body["events"][0]["body"] = base64.b64encode(spaced).decode()
+    with pytest.raises(InvalidBatch, match="canonical"):
+        ledger.ingest("ams-1", "dock-1", WireBatch.model_validate(body))
+
+
 def test_a_checkpoint_from_another_key_is_refused(ledger: Ledger, station: StationJournal) -> None:
     ledger.register_station("ams-1", "dock-1", station.vkey)
     station.append(5)
@@ -250,7 +279,7 @@ def test_the_customer_view_shows_one_return_to_its_token_only(
     assert ledger.return_view("R-9999", tokens["R-1001"]) is None
 
 
-def station_draft(event_type: str, subject: str, payload: dict[str, str]):  # type: ignore[no-untyped-def]
+def station_draft(event_type: str, subject: str, payload: dict[str, object]):  # type: ignore[no-untyped-def]
     from edge.journal import EventDraft
 
     return EventDraft.model_validate(
