@@ -70,10 +70,11 @@ def run(
         f"hub {station.site}/{station.station} ({station.role}): "
         f"http://{config.host}:{config.port}  Ctrl-C stops"
     )
-    run_service(_serve(server))
+    run_service(serve_notifying(server))
 
 
-async def _serve(server: uvicorn.Server) -> None:
+async def serve_notifying(server: uvicorn.Server) -> None:
+    """Serve until stopped; READY=1 to systemd once listening, exit 2 if it never started."""
     serving = asyncio.ensure_future(server.serve())
     # uvicorn offers no start-up event to wait on
     while not server.started and not serving.done():  # noqa: ASYNC110

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from rich.console import Console
 
 from edge.cli.common import err_console, run_service, state
+from edge.cli.hub import serve_notifying
 from edge.journal.errors import JournalError
 from edge.journal.keys import read_verifier
 from edge.upstream.app import upstream_app
@@ -101,7 +102,7 @@ def serve(
         access_log=False,
     )
     try:
-        run_service(uvicorn.Server(config).serve())
+        run_service(serve_notifying(uvicorn.Server(config)))
     finally:
         store.close()
 
