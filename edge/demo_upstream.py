@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,9 @@ def _register(ledger: Ledger, data_dir: Path, site: str, station: str) -> None:
             f"the demo upstream knows {site}/{station} but this station has no token: {exc}; "
             f"remove {ledger.store.description} to start over"
         ) from None
-    token_path.write_text(token + "\n")
-    token_path.chmod(0o600)
+    fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
 
 
 @contextlib.asynccontextmanager

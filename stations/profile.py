@@ -72,7 +72,7 @@ class UpstreamSettings(BaseModel):
     # the upstream's cosigner key (name+id+key, or a file holding it, relative to the profile)
     vkey: str | None = None
     ca: str | None = None  # a CA bundle for the upstream's TLS certificate (the site CA)
-    batch_events: int = Field(500, ge=1, le=1000)
+    batch_events: int = Field(500, ge=64, le=1000)  # the journal signs every 64 events
     sign_after_s: float = Field(2.0, ge=0, le=600)  # sign an unsigned tail after this long
     manifest_every_s: float = Field(30.0, ge=1, le=86_400)
     backoff_max_s: float = Field(60.0, ge=1, le=3600)

@@ -203,7 +203,12 @@ class BusClient:
                 verb = "replaying" if first else "re-sending"
                 log.info("%s %d unacknowledged readings from the outbox", verb, len(stray))
                 for entry in stray:
-                    self._publish_entry(entry)
+                    try:
+                        self._publish_entry(entry)
+                    except Exception:  # one entry must not end the sweep for all the others
+                        log.exception(
+                            "outbox entry device=%s seq=%d not sent", entry.device_id, entry.seq
+                        )
             first = False
             await asyncio.sleep(self.sweep_interval_s)
 

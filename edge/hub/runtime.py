@@ -349,12 +349,15 @@ class Hub:
 
     def _manifest_outcome(self, item: ManifestImport) -> Outcome:
         current = self.state.manifest_records()
+        incoming = {record.return_id: record for record in item.records}
         taken = [
             f"{code} (held by {holder.return_id})"
             for record in item.records
             for code in record.label_codes
             if (holder := self.state.return_by_label(code)) is not None
             and holder.return_id != record.return_id
+            # the same import may take the label from its holder (a label moved)
+            and (holder.return_id not in incoming or code in incoming[holder.return_id].label_codes)
         ]
         if taken:
             raise WorkflowRefused(

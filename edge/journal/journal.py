@@ -238,11 +238,10 @@ class Journal:
     def record_cosignature(self, size: int, cosigner: str, line: str) -> bool:
         """Keep an upstream's cosignature line over our checkpoint at `size` (verified by the
         caller); False if one by that cosigner is already kept. Blocks for the fsync."""
-        with self._gate:
-            if not self._accepting:
-                raise JournalClosedError(f"journal {self.path} is closed")
-        with self._write_lock:
-            assert self._conn is not None
+        with self._write_lock:  # then close() waits for us before it releases the file
+            with self._gate:
+                if not self._accepting or self._conn is None:
+                    raise JournalClosedError(f"journal {self.path} is closed")
             try:
                 cursor = self._conn.execute(
                     "INSERT OR IGNORE INTO cosignatures (size, cosigner, line, received_at) "
@@ -568,43 +567,44 @@ class Journal:
         state = self._state
         tree = state.tree.copy()
         rows: list[tuple[Any, ...]] = []
+        # One checkpoint every `checkpoint_every_events` events, also inside one big commit (a
+        # manifest page of 1000 records): replication sends batches that end at a checkpoint.
+        checkpoint_rows: list[tuple[Any, ...]] = []
+        signed = state.signed_size
         accepted: list[tuple[_Request, list[CustodyEvent]]] = []
         for request in group:
-            before, mark = tree.copy(), len(rows)
+            before, mark, signed_before = tree.copy(), len(rows), (signed, len(checkpoint_rows))
             # One timestamp per request: the events of one append_many share one commit.
             ts = self._now().astimezone(UTC)
             ts_text = format_ts(ts)
             try:
-                events = [self._build(d, tree, rows, ts, ts_text) for d in request.drafts]
+                events = []
+                for draft in request.drafts:
+                    events.append(self._build(draft, tree, rows, ts, ts_text))
+                    if tree.size - signed >= self.policy.checkpoint_every_events:
+                        checkpoint_rows.append(self._checkpoint_row(tree))
+                        signed = tree.size
             except JournalInputError as exc:
                 tree, rows[mark:] = before, []
+                signed, kept = signed_before
+                checkpoint_rows[kept:] = []
                 request.future.set_exception(exc)
                 continue
             accepted.append((request, events))
 
-        unsigned = tree.size - state.signed_size
-        sign = unsigned > 0 and (
-            force_checkpoint or unsigned >= self.policy.checkpoint_every_events
-        )
-        checkpoint_row = None
-        if sign:
-            body = Checkpoint(self.origin, tree.size, tree.tree.root())
-            checkpoint_row = (
-                tree.size,
-                body.root,
-                sign_note(body.text(), self.signer),
-                format_ts(self._now()),
-            )
-        if rows or checkpoint_row:
+        if force_checkpoint and tree.size > signed:
+            checkpoint_rows.append(self._checkpoint_row(tree))
+            signed = tree.size
+        if rows or checkpoint_rows:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 if rows:
                     self._conn.executemany(
                         "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
                     )
-                if checkpoint_row:
-                    self._conn.execute(
-                        "INSERT INTO checkpoints VALUES (?, ?, ?, ?)", checkpoint_row
+                if checkpoint_rows:
+                    self._conn.executemany(
+                        "INSERT INTO checkpoints VALUES (?, ?, ?, ?)", checkpoint_rows
                     )
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -621,9 +621,14 @@ class Journal:
         if rows:
             state.commits += 1
             state.appended += len(rows)
-        if checkpoint_row:
-            state.signed_size, state.first_unsigned_at = tree.size, None
-        elif rows and state.first_unsigned_at is None:
+        if checkpoint_rows:
+            state.signed_size = signed
+            state.first_unsigned_at = None
+        if tree.size > state.signed_size and state.first_unsigned_at is None:
             state.first_unsigned_at = time.monotonic()
         for request, events in accepted:
             request.future.set_result(events)
+
+    def _checkpoint_row(self, tree: _TreeState) -> tuple[Any, ...]:
+        body = Checkpoint(self.origin, tree.size, tree.tree.root())
+        return (tree.size, body.root, sign_note(body.text(), self.signer), format_ts(self._now()))

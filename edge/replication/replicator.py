@@ -226,6 +226,7 @@ class Replicator:
                 prepared = await (ready or self._prepare(held))
                 ready = None
                 if prepared is None:
+                    await self._no_checkpoint_in_reach(held)
                     if not await self._sign_tail():
                         break
                     continue
@@ -266,6 +267,8 @@ class Replicator:
 
     def _check_claim(self, upstream_size: int) -> int:
         local = self.journal.size
+        if upstream_size > local:  # rows committed that the writer has not counted yet?
+            local = max(local, self.journal.reader.size())
         if upstream_size > local:
             raise ReplicationAlarm(
                 f"upstream says it holds {upstream_size} events but this journal has {local}: "
@@ -279,6 +282,17 @@ class Replicator:
         self.state.write(upstream_size=held)
         if self.on_progress is not None:
             self.on_progress(held, self.journal.size)
+
+    async def _no_checkpoint_in_reach(self, held: int) -> None:
+        """A signed checkpoint beyond `batch_events` events cannot be sent at all: say so, never
+        sit idle on it (the journal signs every 64 events, so this needs a journal written by
+        something else, or a tiny batch size)."""
+        beyond = await asyncio.to_thread(self.journal.reader.last_checkpoint_within, held, 2**62)
+        if beyond is not None:
+            raise ReplicationAlarm(
+                f"the next signed checkpoint after seq {held} is at {beyond.size}, more than "
+                f"batch_events={self.batch_events} events away: the batch cannot be sent"
+            )
 
     async def _sign_tail(self) -> bool:
         """Sign the unsigned tail once it has waited `sign_after_s`; True if signed."""

@@ -22,15 +22,22 @@ class HomeError(Exception):
 
 
 def _write_secret(path: Path, text: str) -> bool:
-    """Create a 0600 file; False if it exists already."""
+    """Create a 0600 file, whole or not at all (written aside, then linked into place, so a
+    kill -9 never leaves an empty key); False if it exists already."""
+    if path.exists():
+        return False
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(aside, path)  # fails if another process got there first
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as out:
-        out.write(text + "\n")
-        out.flush()
-        os.fsync(out.fileno())
+    finally:
+        aside.unlink(missing_ok=True)
     return True
 
 

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -170,7 +171,7 @@ def _continues(head: StationHead, seq: int, body: bytes) -> Fork | None:
         return None
     try:
         prev = json.loads(body).get("prev")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None  # not JSON: refused as invalid by the full check
     if isinstance(prev, str) and prev != head.last_hash.hex():
         try:
@@ -283,7 +284,7 @@ def _plain_event(body: bytes) -> dict[str, Any] | None:
         return None
     try:
         data = _DECODER.decode(body.decode("ascii"))
-    except (ValueError, _NotPlain):
+    except (ValueError, _NotPlain, RecursionError):
         return None
     if type(data) is not dict or data.keys() != _FIELDS:
         return None
@@ -292,13 +293,15 @@ def _plain_event(body: bytes) -> dict[str, Any] | None:
     text = (data["event_id"], data["subject"], data["operator"], data["station"], data["site"])
     prev, attachments = data["prev"], data["attachments"]
     shaped = (
-        data["v"] == EVENT_VERSION
+        type(data["v"]) is int
+        and data["v"] == EVENT_VERSION
         and type(data["seq"]) is int
         and all(type(t) is str and 0 < len(t) <= 200 for t in text)
         and is_uuid7(data["event_id"])
         and data["type"] in _TYPES
         and type(data["ts"]) is str
         and _TS.fullmatch(data["ts"]) is not None
+        and _real_time(data["ts"])
         and data["clock"] in ("synced", "unsynced")
         and type(data["payload"]) is dict
         and type(attachments) is list
@@ -308,10 +311,18 @@ def _plain_event(body: bytes) -> dict[str, Any] | None:
     return data if shaped else None
 
 
+def _real_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text[:-1])
+    except ValueError:
+        return False
+    return True
+
+
 def _full_check(seq: int, body: bytes, leaf: bytes) -> dict[str, Any]:
     try:
         event = event_from_row(body, leaf)
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, RecursionError) as exc:
         raise InvalidBatch(f"event {seq} is not a custody event: {_short(exc)}", seq) from None
     if canonical_bytes(event.body()) != body:
         raise InvalidBatch(f"event {seq} is not in canonical (RFC 8785) form", seq)
