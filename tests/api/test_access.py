@@ -14,9 +14,10 @@ from fastapi.routing import iter_route_contexts
 from edge.operators import Role
 from tests.api.conftest import OPERATORS, PIN, SIGN_IN, Station, bearer
 
-# Reachable by anyone: the probes, the API's own documentation, and signing in.
+# Reachable by anyone: the probes, the metrics, the API's own documentation, and signing in.
 OPEN = {
     ("GET", "/healthz"),
+    ("GET", "/metrics"),
     ("GET", "/livez"),
     ("GET", "/readyz"),
     ("GET", "/openapi.json"),
@@ -176,6 +177,12 @@ def test_open_routes_answer_without_a_token(station: Station) -> None:
     assert station.client.get("/livez").json() == {"status": "ok"}
     assert station.client.get("/readyz").json() == {"status": "ready", "problems": []}
     assert "paths" in station.client.get("/openapi.json").json()
+    # metrics are open, so they name no codes, returns or operators
+    scan = station.call("POST", "/api/v1/scans", Role.OPERATOR, json={"code": "1ZSECRET0001"})
+    assert scan.status_code == 200
+    metrics = station.client.get("/metrics").text
+    assert "edge_journal_events" in metrics
+    assert "1ZSECRET0001" not in metrics and "olga" not in metrics
     _, badge = OPERATORS[Role.OPERATOR]
     signed_in = station.client.post(SIGN_IN, json={"badge": badge, "pin": PIN})
     assert signed_in.status_code == 200 and signed_in.json()["role"] == "operator"
