@@ -100,6 +100,7 @@ def serve(
         port=port,
         log_level=logging.getLevelName(logging.getLogger().level).lower(),
         access_log=False,
+        timeout_keep_alive=75,  # stations keep theirs shorter (2 s): they close first
     )
     try:
         run_service(serve_notifying(uvicorn.Server(config)))

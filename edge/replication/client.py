@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Drop an idle connection before the server does (uvicorn's default is 5 s), so a request is
+# never sent on a connection the server is closing.
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
 
 
 class UpstreamAway(Exception):
@@ -59,6 +62,7 @@ class UpstreamClient:
             base_url=url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
             timeout=TIMEOUT,
+            limits=LIMITS,
             verify=verify,
         )
 

@@ -171,7 +171,8 @@ class Replicator:
         if self._pending_tail():
             timeout = max(0.05, self.sign_after_s)
         else:
-            timeout = max(0.05, self._manifest_due - time.monotonic())
+            due = self._manifest_due if self.apply_manifest is not None else float("inf")
+            timeout = max(0.05, due - time.monotonic())
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=min(timeout, 5.0), return_when="FIRST_COMPLETED")

@@ -67,7 +67,10 @@ class UpstreamHome:
             cosigner = Cosigner.parse(_read_secret(key_path, "upstream key"))
         except NoteError as exc:
             raise HomeError(f"upstream key {key_path} is not valid: {exc}") from None
-        (folder / COSIGNER_VKEY_FILE).write_text(cosigner.verifier.encode() + "\n")
+        vkey = folder / COSIGNER_VKEY_FILE
+        aside = vkey.with_name(f".{vkey.name}.{os.getpid()}.tmp")
+        aside.write_text(cosigner.verifier.encode() + "\n")
+        aside.replace(vkey)  # atomic: a concurrent reader never sees it empty
         token_path = folder / ADMIN_TOKEN_FILE
         _write_secret(token_path, secrets.token_urlsafe(32))
         return cls(cosigner, _read_secret(token_path, "admin token"), folder)

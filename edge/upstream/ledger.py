@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from edge.journal.errors import JournalInputError
@@ -71,6 +72,11 @@ class StationInfo:
     cosignature: str | None
     registered_at: str
     last_contact_at: str | None
+
+
+def _minute_ago() -> str:
+    then = datetime.now(UTC) - timedelta(minutes=1)
+    return then.isoformat().replace("+00:00", "Z")
 
 
 def token_hash(token: str) -> str:
@@ -143,7 +149,8 @@ class Ledger:
                 f"SELECT {_STATION_COLUMNS} FROM stations WHERE site = ? AND station = ?",
                 (site, station),
             )
-            if row is not None:
+            if row is not None and (row[8] is None or row[8] < _minute_ago()):
+                # a write per head request would cost an idle fleet a commit per poll
                 tx.execute(
                     "UPDATE stations SET last_contact_at = ? WHERE site = ? AND station = ?",
                     (_now(), site, station),

@@ -207,6 +207,8 @@ def open_store(target: str, data_dir: Path) -> Store:
 def migrate(store: Store) -> None:
     """Apply the migrations not yet applied; safe to run twice or from two processes."""
     with store.transaction() as tx:
+        if store.dialect == "postgres":  # CREATE … IF NOT EXISTS races in the catalogue
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (0x65646765,))
         tx.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
