@@ -109,6 +109,23 @@ def readyz(ledger: LedgerDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "store": ledger.store.description})
 
 
+@router.get("/metrics", tags=["health"], response_class=Response)
+def metrics(ledger: LedgerDep) -> Response:
+    """Prometheus text: fleet totals only (no station, site or return in any label)."""
+    totals = ledger.totals()
+    lines = []
+    for name, help_text, kind in (
+        ("stations", "Stations registered", "gauge"),
+        ("events", "Custody events held, all stations", "gauge"),
+        ("alerts", "Alerts raised (forks, refused batches)", "counter"),
+        ("forks", "Forked histories refused and kept as evidence", "counter"),
+    ):
+        metric = f"edge_upstream_{name}" + ("_total" if kind == "counter" else "")
+        lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} {kind}"]
+        lines.append(f"{metric} {totals[name]}")
+    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
 @router.post(
     "/api/v1/stations/{site}/{station}/events",
     tags=["replication"],

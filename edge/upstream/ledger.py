@@ -29,7 +29,7 @@ from edge.upstream.ingest import (
     decode_batch,
     overlap,
 )
-from edge.upstream.store import Store, Tx, _now, lock_clause
+from edge.upstream.store import Store, StoreError, Tx, _now, lock_clause
 from stations.manifest import ExpectedReturn, manifest_changes
 
 log = logging.getLogger(__name__)
@@ -116,14 +116,29 @@ class Ledger:
         except (JournalInputError, NoteError) as exc:
             raise LedgerError(str(exc), 422, "invalid") from None
         token = secrets.token_urlsafe(32)
-        with self.store.transaction() as tx:
-            if tx.one("SELECT 1 FROM stations WHERE site = ? AND station = ?", (site, station)):
-                raise LedgerError(f"station {site}/{station} is already registered", 409, "exists")
-            tx.execute(
-                "INSERT INTO stations (site, station, origin, vkey, token_sha256, peaks, "
-                "registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (site, station, verifier.name, verifier.encode(), token_hash(token), b"", _now()),
-            )
+        exists = LedgerError(f"station {site}/{station} is already registered", 409, "exists")
+        try:
+            with self.store.transaction() as tx:
+                if tx.one("SELECT 1 FROM stations WHERE site = ? AND station = ?", (site, station)):
+                    raise exists
+                tx.execute(
+                    "INSERT INTO stations (site, station, origin, vkey, token_sha256, peaks, "
+                    "registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        site,
+                        station,
+                        verifier.name,
+                        verifier.encode(),
+                        token_hash(token),
+                        b"",
+                        _now(),
+                    ),
+                )
+        except StoreError:  # two registrations at once on PostgreSQL: one wins, one is told
+            with self.store.transaction() as tx:
+                if tx.one("SELECT 1 FROM stations WHERE site = ? AND station = ?", (site, station)):
+                    raise exists from None
+            raise
         log.info(
             "station registered site=%s station=%s key_id=%08x", site, station, verifier.key_id
         )
@@ -346,6 +361,22 @@ class Ledger:
             )
         keys = ("id", "at", "site", "station", "kind", "message")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def totals(self) -> dict[str, int]:
+        """Fleet-wide counts for /metrics (cheap: no scan of the events table)."""
+        with self.store.transaction() as tx:
+            stations, events = tx.one("SELECT count(*), coalesce(sum(size), 0) FROM stations") or (
+                0,
+                0,
+            )
+            alerts = tx.one("SELECT count(*) FROM alerts")
+            forks = tx.one("SELECT count(*) FROM forks")
+        return {
+            "stations": int(stations),
+            "events": int(events),
+            "alerts": int(alerts[0]) if alerts else 0,
+            "forks": int(forks[0]) if forks else 0,
+        }
 
     # -- blobs --
 

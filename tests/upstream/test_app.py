@@ -36,9 +36,10 @@ from tests.upstream.upstream_client import (
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "replication.md"
-# Reachable by anyone: the probes and the API's own documentation.
+# Reachable by anyone: the probes, the totals for Prometheus and the API's own documentation.
 OPEN = {
     ("GET", "/healthz"),
+    ("GET", "/metrics"),
     ("GET", "/readyz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
@@ -435,3 +436,20 @@ def test_readyz_is_503_while_the_database_is_gone_and_healthz_stays_200(
     assert ready.status_code == 503
     assert ready.json()["status"] == "not_ready" and ready.json()["problems"]
     assert upstream.call("GET", "/healthz").status_code == 200
+
+
+def test_metrics_are_fleet_totals_without_names(
+    upstream: Upstream, station: StationJournal, twin: StationJournal
+) -> None:
+    before = upstream.call("GET", "/metrics")
+    assert before.status_code == 200
+    assert "edge_upstream_stations 1\n" in before.text  # the fixture registered ams-1/dock-1
+    assert "edge_upstream_events 0\n" in before.text
+    station.append(10)
+    assert upstream.as_station("POST", EVENTS, json=station.batch(0).body).status_code == 200
+    twin.append(12)
+    assert upstream.as_station("POST", EVENTS, json=twin.batch(0).body).status_code == 409
+    text = upstream.call("GET", "/metrics").text
+    assert "edge_upstream_events 10\n" in text
+    assert "edge_upstream_forks_total 1\n" in text and "edge_upstream_alerts_total 1\n" in text
+    assert "ams-1" not in text and "dock-1" not in text

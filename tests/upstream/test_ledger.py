@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
+import threading
+from typing import Any
 
 import pytest
 
 from edge.journal import merkle
 from edge.journal.note import Checkpoint, Signer, open_checkpoint, sign_checkpoint
-from edge.upstream import Cosigner, Ledger, LedgerError
+from edge.upstream import Cosigner, Ledger, LedgerError, PostgresStore
 from edge.upstream.ingest import InvalidBatch, WireBatch
 from stations.manifest import ExpectedReturn
 from tests.upstream.conftest import StationJournal
@@ -285,3 +288,42 @@ def station_draft(event_type: str, subject: str, payload: dict[str, object]):  #
     return EventDraft.model_validate(
         {"type": event_type, "subject": subject, "operator": "olga", "payload": payload}
     )
+
+
+def test_registrations_racing_each_other_on_postgres_give_one_token_and_a_409(
+    postgres_dsn: str, station: StationJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both look before either writes (forced with a barrier): one wins, the other gets 409.
+    (On SQLite, BEGIN IMMEDIATE already serialises the look and the write.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = PostgresStore(postgres_dsn)
+
+    from edge.upstream import store as store_module
+
+    both_looked = threading.Barrier(2, timeout=10)
+    plain_one = store_module._PostgresTx.one
+
+    looks = itertools.count()
+
+    def one_then_wait(self: Any, sql: str, params: Any = ()) -> Any:
+        row = plain_one(self, sql, params)
+        if sql.startswith("SELECT 1 FROM stations WHERE site") and next(looks) < 2:
+            both_looked.wait()  # only the two first looks: the loser's second look goes on
+        return row
+
+    monkeypatch.setattr(store_module._PostgresTx, "one", one_then_wait)
+
+    def register(ledger: Ledger) -> str | int:
+        try:
+            return ledger.register_station("ams-1", "dock-1", station.vkey)
+        except LedgerError as exc:
+            return exc.status
+
+    ledgers = [Ledger(store, Cosigner.generate("upstream.test/ledger")) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(register, ledgers))
+    finally:
+        store.close()
+    assert sorted(map(str, answers))[0] == "409" and sum(isinstance(a, str) for a in answers) == 1
