@@ -34,7 +34,6 @@ from edge.replication.replicator import Replicator
 from edge.replication.state import ReplicationState
 from edge.upstream import PostgresStore
 from edge.upstream.home import ADMIN_TOKEN_FILE
-from edge.upstream.ingest import StationHead
 from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,22 +88,17 @@ async def replicate(journal: Journal, folder: Path, url: str, token: str) -> flo
 
 def stored_rows(journal_path: Path) -> list[tuple[object, ...]]:
     """The rows the upstream stores, from the station's journal (prepared before timing)."""
-    from edge.upstream.ingest import _check_event
+    from edge.upstream.ingest import EventRow, precheck
 
-    rows: list[tuple[object, ...]] = []
     with JournalReader(journal_path) as reader:
-        verifier = reader.meta()
-        from edge.journal.keys import read_verifier
-
-        head = StationHead(SITE, STATION, "x", read_verifier(verifier.verifier))
-        prev: bytes | None = None
-        for seq, body in reader.bodies(1, EVENTS):
-            row = _check_event(head, seq, body, prev)
-            prev = row.hash
-            rows.append(
-                (SITE, STATION, row.seq, row.event_id, row.type, row.subject, row.return_ref,
-                 row.ts, row.body, row.hash)
-            )  # fmt: skip
+        checked = precheck(SITE, STATION, reader.bodies(1, EVENTS), checkpoint="")
+    rows: list[tuple[object, ...]] = []
+    for row in checked.results:
+        assert isinstance(row, EventRow), row
+        rows.append(
+            (SITE, STATION, row.seq, row.event_id, row.type, row.subject, row.return_ref, row.ts,
+             row.body, row.hash)
+        )  # fmt: skip
     return rows
 
 

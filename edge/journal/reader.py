@@ -14,6 +14,8 @@ from edge.journal.errors import JournalError
 from edge.journal.events import CustodyEvent
 from edge.journal.schema import connect, translate
 
+_NO_ATTACHMENTS = b'{"attachments":[],"'  # how a canonical body without attachments begins
+
 
 @dataclass(frozen=True)
 class StoredCheckpoint:
@@ -159,6 +161,26 @@ class JournalReader:
             "SELECT seq, body FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq", (start, end)
         )
         return [(seq, as_bytes(body)) for seq, body in rows]
+
+    def attachments(self, start: int, end: int) -> list[str]:
+        """The blob names events start..end attach, each once, in order of first mention.
+
+        `attachments` is the first key of every canonical (RFC 8785) body, so an event without
+        any begins with `{"attachments":[],"`; SQLite skips those without handing them over
+        (a replication catch-up of 100k weighings reads none). The rest are parsed."""
+        rows = self._query(
+            "SELECT body FROM events WHERE seq >= ? AND seq <= ? "
+            "AND substr(body, 1, ?) IS NOT ? ORDER BY seq",
+            (start, end, len(_NO_ATTACHMENTS), _NO_ATTACHMENTS),
+        )
+        names: dict[str, None] = {}
+        for (body,) in rows:
+            fields = json.loads(as_bytes(body))
+            listed = fields.get("attachments") if isinstance(fields, dict) else None
+            for name in listed if isinstance(listed, list) else ():
+                if isinstance(name, str):
+                    names.setdefault(name)
+        return list(names)
 
     def cosignatures(self, size: int) -> list[tuple[str, str, str]]:
         """(cosigner, line, received_at) of the upstream cosignatures over checkpoint `size`."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from edge.journal.reader import JournalReader
 
@@ -21,7 +22,7 @@ class OutgoingBatch:
 
     def encoded(self) -> bytes:
         """The request body, encoded (off the event loop: a batch is up to ~1 MB)."""
-        return json.dumps(self.body, separators=(",", ":")).encode()
+        return orjson.dumps(self.body)
 
 
 def next_batch(

@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +29,12 @@ from edge.journal import JOURNAL_FILE, JournalError, JournalReader
 from edge.journal.blobs import BlobStore
 from edge.journal.note import NoteError, parse_note
 from edge.replication.batches import OutgoingBatch, next_batch
-from edge.replication.client import UpstreamAway, UpstreamClient, UpstreamRefused
+from edge.replication.client import (
+    IngestAnswer,
+    UpstreamAway,
+    UpstreamClient,
+    UpstreamRefused,
+)
 from edge.replication.state import ReplicationState
 from edge.upstream.cosign import CosignatureVerifier
 from stations.manifest import ExpectedReturn, ManifestError
@@ -105,6 +111,31 @@ class ReadOnlyJournal:
         return False
 
 
+_InFlight = deque[tuple[OutgoingBatch, asyncio.Future[IngestAnswer]]]
+
+
+@dataclass
+class _Pipeline:
+    """Batches on the wire, in order, and the next one being read."""
+
+    sent: int  # the last seq sent or held
+    inflight: _InFlight = field(default_factory=deque)
+    ready: asyncio.Future[_Prepared] | None = None
+
+    def restart(self, held: int) -> None:
+        self.sent = held
+        if self.ready is not None:
+            self.ready.cancel()
+            self.ready = None
+
+    def abandon(self) -> None:
+        for _, request in self.inflight:
+            request.cancel()
+            request.add_done_callback(_retrieved)
+        self.inflight.clear()
+        self.restart(self.sent)
+
+
 @dataclass
 class Replicator:
     journal: JournalView
@@ -113,6 +144,7 @@ class Replicator:
     apply_manifest: ApplyManifest | None = None
     cosigner: CosignatureVerifier | None = None
     batch_events: int = 500
+    in_flight: int = 2  # batches on the wire at once
     sign_after_s: float = 2.0
     manifest_every_s: float = 30.0
     backoff_min_s: float = 1.0
@@ -216,34 +248,67 @@ class Replicator:
     # -- events --
 
     async def send_events(self) -> int:
-        head = await self.client.head()  # resume from the upstream's answer
+        """Send every signed event the upstream lacks; the upstream size it ended at.
+
+        Up to `in_flight` batches are on the wire at once (the upstream checks one while it
+        stores the one before), and the batch after them is read and encoded meanwhile. Answers
+        are taken in order, and the next batch goes out before an answer is recorded (its
+        cosignature costs an fsync). An answer that does not end where its batch ended (a gap:
+        the upstream stands elsewhere, or a batch overtook the one before it) lets the rest
+        land, then resumes from the upstream's head."""
+        held = await self._resume()
+        pipe = _Pipeline(held)
+        try:
+            while True:
+                await self._top_up(pipe)
+                if not pipe.inflight:
+                    if pipe.sent >= self.journal.size:
+                        return held
+                    await self._no_checkpoint_in_reach(pipe.sent)
+                    if not await self._sign_tail():
+                        return held
+                    continue
+                batch, request = pipe.inflight.popleft()
+                answer = await request
+                if not answer.gap:
+                    await self._top_up(pipe)
+                held = await self._settle(batch, answer)
+                if held != batch.last:
+                    await self._drain(pipe.inflight)
+                    held = await self._resume()
+                    pipe.restart(held)
+        finally:  # a refusal or a stop: what is still on the wire is abandoned (resent later)
+            pipe.abandon()
+
+    async def _top_up(self, pipe: _Pipeline) -> None:
+        """Put batches on the wire until `in_flight` are, or the next has no checkpoint yet."""
+        while len(pipe.inflight) < max(1, self.in_flight) and pipe.sent < self.journal.size:
+            prepared = await (pipe.ready or self._prepare(pipe.sent))
+            pipe.ready = None
+            if prepared is None:
+                return
+            batch, payload = prepared
+            self._unsigned_since = None
+            self.stats.status = "sending"
+            pipe.inflight.append((batch, asyncio.ensure_future(self.client.ingest(payload))))
+            pipe.sent = batch.last
+            pipe.ready = asyncio.ensure_future(self._prepare(pipe.sent))
+
+    async def _resume(self) -> int:
+        """The upstream's head: what it holds of us, and the cosignature it last gave."""
+        head = await self.client.head()
         held = self._check_claim(head.size)
         if head.cosignature and head.checkpoint_size:
             await self._keep_cosignature(head.checkpoint_size, head.cosignature)
         self._set_upstream(held)
-        ready: asyncio.Future[_Prepared] | None = None
-        try:
-            while held < self.journal.size:
-                prepared = await (ready or self._prepare(held))
-                ready = None
-                if prepared is None:
-                    await self._no_checkpoint_in_reach(held)
-                    if not await self._sign_tail():
-                        break
-                    continue
-                batch, payload = prepared
-                self._unsigned_since = None
-                self.stats.status = "sending"
-                # read and encode the next batch while the upstream checks this one
-                ready = asyncio.ensure_future(self._prepare(batch.last))
-                held = await self._send(batch, payload)
-                if held != batch.last:  # a gap: the upstream stands elsewhere
-                    ready.cancel()
-                    ready = None
-        finally:
-            if ready is not None:
-                ready.cancel()
         return held
+
+    async def _drain(self, inflight: _InFlight) -> None:
+        """Let batches already sent land (the upstream may store them) before asking its head;
+        their answers count, refusals included."""
+        while inflight:
+            batch, request = inflight.popleft()
+            await self._settle(batch, await request)
 
     async def _prepare(self, held: int) -> _Prepared:
         def read() -> _Prepared:
@@ -252,18 +317,18 @@ class Replicator:
 
         return await asyncio.to_thread(read)
 
-    async def _send(self, batch: OutgoingBatch, payload: bytes) -> int:
-        answer = await self.client.ingest(payload)
+    async def _settle(self, batch: OutgoingBatch, answer: IngestAnswer) -> int:
         held = self._check_claim(answer.head.size)
         if answer.gap:
             self.stats.count("gap")
-            log.warning("upstream needs events from %d (sent %d..)", held + 1, batch.first)
+            log.info("upstream held %d when batch %d.. reached it", held, batch.first)
         else:
             self.stats.count("stored" if answer.stored else "held")
             self.stats.events_sent += answer.stored
             if answer.head.cosignature:
                 await self._keep_cosignature(answer.head.checkpoint_size, answer.head.cosignature)
-        self._set_upstream(held)
+        if not answer.gap:
+            self._set_upstream(held)
         return held
 
     def _check_claim(self, upstream_size: int) -> int:
@@ -338,7 +403,7 @@ class Replicator:
         through = min(self.state.read().blobs_through, held)
         while through < held:
             end = min(held, through + BLOB_CHUNK_EVENTS)
-            names = await asyncio.to_thread(self._attachments, through + 1, end)
+            names = await asyncio.to_thread(self.journal.reader.attachments, through + 1, end)
             for sha256 in names:
                 if await self.client.has_blob(sha256):
                     continue
@@ -349,12 +414,6 @@ class Replicator:
                 self.stats.blobs_sent += 1
             through = end
             self.state.write(blobs_through=through)
-
-    def _attachments(self, start: int, end: int) -> list[str]:
-        names: list[str] = []
-        for event in self.journal.reader.events(start, end):
-            names += [a for a in event.attachments if a not in names]
-        return names
 
     # -- the manifest feed --
 
@@ -405,6 +464,12 @@ class Replicator:
             "alarm": s.alarm or None,
             "retry_in_s": s.retry_in_s if s.status in ("away", "alarm") else None,
         }
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """An abandoned request's outcome is of no use; reading it keeps asyncio from warning."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _now() -> str:

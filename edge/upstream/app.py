@@ -10,13 +10,14 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from edge import __version__
 from edge.api.errors import ApiError, error_responses, install_error_handlers
-from edge.upstream.ingest import InvalidBatch, WireBatch
+from edge.upstream.ingest import BodyInvalid, InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
 from edge.upstream.store import StoreError
 from stations.catalogue import Catalogue
@@ -126,18 +127,57 @@ def metrics(ledger: LedgerDep) -> Response:
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with its `$defs` written in place (OpenAPI has no `$defs`)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result = inline(schema)
+    assert isinstance(result, dict)
+    return result
+
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _inline_schema(WireBatch)}},
+    }
+}
+
+
 @router.post(
     "/api/v1/stations/{site}/{station}/events",
     tags=["replication"],
     responses=error_responses(400, 401, 403, 404, 409, 422),
+    openapi_extra=_BATCH_BODY,
 )
-def ingest(
-    site: StationId, station: StationId, batch: WireBatch, caller: Caller, ledger: LedgerDep
+async def ingest(
+    site: StationId, station: StationId, caller: Caller, request: Request, ledger: LedgerDep
 ) -> JSONResponse:
     """A batch of journal events with the checkpoint that covers them."""
-    _own(caller, site, station)
+    _own(caller, site, station)  # before the body: an unknown caller is refused unread
     try:
-        result = ledger.ingest(site, station, batch)
+        # parsed by pydantic-core in one pass (FastAPI's `json.loads` then `validate_python`
+        # cost ~4x as much) and prechecked, all before the station's row is locked
+        checked = await run_in_threadpool(check_body, site, station, await request.body())
+    except BodyInvalid as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
+        raise RequestValidationError(errors) from None
+    except InvalidBatch as exc:  # refused before the ledger saw it: an alert all the same
+        await run_in_threadpool(ledger.note_refusal, site, station, exc)
+        raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
+    try:
+        result = await run_in_threadpool(ledger.ingest_checked, site, station, checked)
     except InvalidBatch as exc:
         raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
     except LedgerError as exc:

@@ -14,8 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.journal import merkle
@@ -40,6 +41,15 @@ class InvalidBatch(ValueError):
     def __init__(self, message: str, seq: int | None = None) -> None:
         super().__init__(message)
         self.message, self.seq = message, seq
+
+
+class BodyInvalid(ValueError):
+    """An ingest body that is not a batch at all (not JSON, or not the wire format): pydantic's
+    errors, without the input they quote."""
+
+    def __init__(self, errors: Sequence[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} validation errors")
+        self.errors = list(errors)
 
 
 class WireEvent(BaseModel):
@@ -71,8 +81,7 @@ class StationHead:
     cosignature: str | None = None
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(NamedTuple):  # a tuple: built once per event on the ingest path
     seq: int
     event_id: str
     type: str
@@ -81,6 +90,19 @@ class EventRow:
     ts: str
     body: bytes
     hash: bytes
+    prev: str | None  # the hex hash the event names as its predecessor
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A decoded batch with every event checked on its own and against the event before it in
+    the batch: all a station's row lock is not needed for, done before taking it. An event's
+    refusal is kept, not raised: it only counts if the event turns out not to be held."""
+
+    events: tuple[tuple[int, bytes], ...]  # (seq, body), consecutive
+    hashes: tuple[bytes, ...]  # RFC 9162 leaf hashes, one per event
+    results: tuple[EventRow | InvalidBatch, ...]
+    checkpoint: str  # the signed note the batch ends at (checked against the head)
 
 
 @dataclass(frozen=True)
@@ -132,36 +154,72 @@ def decode_batch(batch: WireBatch) -> list[tuple[int, bytes]]:
     return events
 
 
-def overlap(head: StationHead, events: Sequence[tuple[int, bytes]]) -> tuple[int, int] | None:
+def check_body(site: str, station: str, raw: bytes) -> CheckedBatch:
+    """An ingest request's body parsed (pydantic-core, one pass), decoded and prechecked: all
+    of an ingest that needs neither the database nor the station's lock. Raises BodyInvalid or
+    InvalidBatch."""
+    try:
+        batch = WireBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BodyInvalid(
+            [  # without `input` or `ctx`: those may quote what was sent
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+        ) from None
+    return precheck(site, station, decode_batch(batch), batch.checkpoint)
+
+
+def precheck(
+    site: str, station: str, events: Sequence[tuple[int, bytes]], checkpoint: str
+) -> CheckedBatch:
+    """Check each event without the station's head: hash, canonical form, shape, seq, site and
+    station, and that it names the batch's previous event as its prev (the first event's prev is
+    checked against the head by `decide`)."""
+    hashes: list[bytes] = []
+    results: list[EventRow | InvalidBatch] = []
+    for seq, body in events:
+        leaf = merkle.leaf_hash(body)
+        try:
+            row: EventRow | InvalidBatch = _check_event(site, station, seq, body, leaf)
+        except InvalidBatch as exc:
+            row = exc
+        if hashes and isinstance(row, EventRow) and row.prev != hashes[-1].hex():
+            row = _broken_chain(seq, row.prev, hashes[-1])
+        hashes.append(leaf)
+        results.append(row)
+    return CheckedBatch(tuple(events), tuple(hashes), tuple(results), checkpoint)
+
+
+def _broken_chain(seq: int, named: str | None, expected: bytes | None) -> InvalidBatch:
+    return InvalidBatch(
+        f"event {seq} does not continue the chain (prev {named} is not "
+        f"{expected.hex() if expected is not None else None})",
+        seq,
+    )
+
+
+def overlap(head: StationHead, batch: CheckedBatch) -> tuple[int, int] | None:
     """The seq range of the batch the upstream already holds (to fetch their hashes)."""
-    first, last = events[0][0], min(events[-1][0], head.size)
+    first, last = batch.events[0][0], min(batch.events[-1][0], head.size)
     return (first, last) if first <= last else None
 
 
-def decide(
-    head: StationHead,
-    events: Sequence[tuple[int, bytes]],
-    checkpoint_note: str,
-    held_hashes: Mapping[int, bytes],
-) -> Decision:
-    """Check a decoded batch against what is held (`held_hashes`: the overlap's stored hashes)."""
-    first = events[0][0]
+def decide(head: StationHead, batch: CheckedBatch, held_hashes: Mapping[int, bytes]) -> Decision:
+    """Check a prechecked batch against what is held (`held_hashes`: the overlap's stored
+    hashes)."""
+    first = batch.events[0][0]
     if first > head.size + 1:
         return Gap(head.size + 1)
-    fresh: list[tuple[int, bytes]] = []
-    for seq, body in events:
+    for index, (seq, body) in enumerate(batch.events):
         if seq > head.size:
-            fresh.append((seq, body))
-            continue
+            return _accept(head, batch, index)
         held = held_hashes.get(seq)
         if held is None:  # the store's answer does not cover what the head says it holds
             raise RuntimeError(f"upstream store lost the hash of held event {seq}")
-        offered = merkle.leaf_hash(body)
-        if offered != held:
-            return Fork(seq, held, offered, body)
-    if not fresh:
-        return AlreadyHeld()
-    return _accept(head, fresh, checkpoint_note)
+        if batch.hashes[index] != held:
+            return Fork(seq, held, batch.hashes[index], body)
+    return AlreadyHeld()
 
 
 def _continues(head: StationHead, seq: int, body: bytes) -> Fork | None:
@@ -182,24 +240,25 @@ def _continues(head: StationHead, seq: int, body: bytes) -> Fork | None:
     return None
 
 
-def _accept(
-    head: StationHead, fresh: list[tuple[int, bytes]], checkpoint_note: str
-) -> Accept | Fork:
-    fork = _continues(head, *fresh[0])
+def _accept(head: StationHead, batch: CheckedBatch, start: int) -> Accept | Fork:
+    """Events `start`.. of the batch are new: they must continue the held chain."""
+    fork = _continues(head, *batch.events[start])
     if fork is not None:
         return fork
     tree = merkle.CompactRange(head.size, list(head.peaks))
-    prev = head.last_hash
     rows: list[EventRow] = []
-    for seq, body in fresh:
-        rows.append(_check_event(head, seq, body, prev))
-        tree.append(rows[-1].hash)
-        prev = rows[-1].hash
+    for row in batch.results[start:]:
+        if isinstance(row, InvalidBatch):
+            raise row
+        if not rows and row.prev != (head.last_hash.hex() if head.last_hash else None):
+            raise _broken_chain(row.seq, row.prev, head.last_hash)
+        rows.append(row)
+        tree.append(row.hash)
     try:
-        checkpoint = open_checkpoint(checkpoint_note, head.verifier, head.origin)
+        checkpoint = open_checkpoint(batch.checkpoint, head.verifier, head.origin)
     except NoteError as exc:
         raise InvalidBatch(f"checkpoint refused: {exc}") from None
-    size = fresh[-1][0]
+    size = rows[-1].seq
     if checkpoint.size != size:
         raise InvalidBatch(
             f"the checkpoint covers {checkpoint.size} events but the batch ends at seq {size}; "
@@ -210,28 +269,18 @@ def _accept(
             f"the checkpoint's root is not the root of events 1..{size}: the events or the "
             "checkpoint were altered"
         )
-    assert prev is not None
-    return Accept(tuple(rows), size, prev, tuple(tree.peaks), checkpoint, checkpoint_note)
+    return Accept(tuple(rows), size, rows[-1].hash, tuple(tree.peaks), checkpoint, batch.checkpoint)
 
 
-def _check_event(head: StationHead, seq: int, body: bytes, prev: bytes | None) -> EventRow:
-    leaf = merkle.leaf_hash(body)
+def _check_event(site: str, station: str, seq: int, body: bytes, leaf: bytes) -> EventRow:
     fields = _plain_event(body)
     if fields is None:  # not the common shape: the journal's own full check says why
         fields = _full_check(seq, body, leaf)
     if fields["seq"] != seq:
         raise InvalidBatch(f"event at position {seq} says seq {fields['seq']}", seq)
-    if (fields["site"], fields["station"]) != (head.site, head.station):
+    if (fields["site"], fields["station"]) != (site, station):
         raise InvalidBatch(
-            f"event {seq} belongs to {fields['site']}/{fields['station']}, "
-            f"not {head.site}/{head.station}",
-            seq,
-        )
-    expected_prev = prev.hex() if prev is not None else None
-    if fields["prev"] != expected_prev:
-        raise InvalidBatch(
-            f"event {seq} does not continue the chain (prev {fields['prev']} is not "
-            f"{expected_prev})",
+            f"event {seq} belongs to {fields['site']}/{fields['station']}, not {site}/{station}",
             seq,
         )
     return EventRow(
@@ -243,6 +292,7 @@ def _check_event(head: StationHead, seq: int, body: bytes, prev: bytes | None) -
         ts=fields["ts"],
         body=body,
         hash=leaf,
+        prev=fields["prev"],
     )
 
 
@@ -254,41 +304,24 @@ _TYPES = frozenset(t.value for t in EventType)
 _TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 _HEX64 = re.compile(SHA256_HEX)
 _MAX_SAFE_INT = 2**53 - 1
+_STR_ONLY = {str}
 _RETURN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # what the customer view can ask for
 
 
-class _NotPlain(Exception):
-    pass
-
-
-def _no_float(text: str) -> float:
-    raise _NotPlain(text)
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-        raise _NotPlain(text)
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_float=_no_float, parse_int=_safe_int)
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _plain_event(body: bytes) -> dict[str, Any] | None:
-    """The event's fields, when its bytes are what the stdlib encoder writes for them (ASCII, no
-    floats, safe integers: then that is also their RFC 8785 form) and every field has the type
-    and shape the journal gives it; None when in any doubt (the full check decides)."""
+    """The event's fields, when its bytes are what orjson writes for them with sorted keys
+    (ASCII, no floats, safe integers: then that is also their RFC 8785 form, which a test holds
+    for every character) and every field has the type and shape the journal gives it; None when
+    in any doubt (the full check decides)."""
     if not body.isascii():
         return None
     try:
-        data = _DECODER.decode(body.decode("ascii"))
-    except (ValueError, _NotPlain, RecursionError):
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
     if type(data) is not dict or data.keys() != _FIELDS:
         return None
-    if _ENCODER.encode(data).encode() != body:
+    if orjson.dumps(data, option=orjson.OPT_SORT_KEYS) != body:
         return None
     text = (data["event_id"], data["subject"], data["operator"], data["station"], data["site"])
     prev, attachments = data["prev"], data["attachments"]
@@ -296,7 +329,9 @@ def _plain_event(body: bytes) -> dict[str, Any] | None:
         type(data["v"]) is int
         and data["v"] == EVENT_VERSION
         and type(data["seq"]) is int
-        and all(type(t) is str and 0 < len(t) <= 200 for t in text)
+        and set(map(type, text)) == _STR_ONLY
+        and min(map(len, text)) > 0
+        and max(map(len, text)) <= 200
         and is_uuid7(data["event_id"])
         and data["type"] in _TYPES
         and type(data["ts"]) is str
@@ -304,11 +339,29 @@ def _plain_event(body: bytes) -> dict[str, Any] | None:
         and _real_time(data["ts"])
         and data["clock"] in ("synced", "unsynced")
         and type(data["payload"]) is dict
+        and _plain_numbers(data["payload"])
         and type(attachments) is list
-        and all(type(a) is str and _HEX64.fullmatch(a) for a in attachments)
+        and (not attachments or all(type(a) is str and _HEX64.fullmatch(a) for a in attachments))
         and (prev is None or (type(prev) is str and _HEX64.fullmatch(prev) is not None))
     )
     return data if shaped else None
+
+
+def _plain_numbers(value: object) -> bool:
+    """No floats and only safe integers anywhere in `value` (where RFC 8785's number form can
+    differ from orjson's); iterative, so depth costs no recursion."""
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif type(item) is float or (
+            type(item) is int and not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT
+        ):
+            return False
+    return True
 
 
 def _real_time(text: str) -> bool:

@@ -20,6 +20,7 @@ from edge.upstream.cosign import Cosigner
 from edge.upstream.ingest import (
     Accept,
     AlreadyHeld,
+    CheckedBatch,
     Fork,
     Gap,
     InvalidBatch,
@@ -28,11 +29,17 @@ from edge.upstream.ingest import (
     decide,
     decode_batch,
     overlap,
+    precheck,
 )
 from edge.upstream.store import Store, StoreError, Tx, _now, lock_clause
 from stations.manifest import ExpectedReturn, manifest_changes
 
 log = logging.getLogger(__name__)
+_EVENT_COLUMNS = (
+    ("site", "text"), ("station", "text"), ("seq", "int8"), ("event_id", "text"),
+    ("type", "text"), ("subject", "text"), ("return_ref", "text"), ("ts", "text"),
+    ("body", "bytea"), ("hash", "bytea"),
+)  # fmt: skip
 
 # What a customer sees of a return's custody: milestones, never operators or payloads.
 MILESTONES = {
@@ -177,15 +184,29 @@ class Ledger:
     # -- ingest --
 
     def ingest(self, site: str, station: str, batch: WireBatch) -> IngestResult:
+        """Check and store a batch, all in this thread (the app checks in its checker pool)."""
         try:
-            return self._ingest(site, station, batch)
+            checked = precheck(site, station, decode_batch(batch), batch.checkpoint)
         except InvalidBatch as exc:
-            self._alert(site, station, "invalid", exc.message)
-            log.warning("batch refused site=%s station=%s: %s", site, station, exc.message)
+            self.note_refusal(site, station, exc)
+            raise
+        return self.ingest_checked(site, station, checked)
+
+    def ingest_checked(self, site: str, station: str, events: CheckedBatch) -> IngestResult:
+        """Store a prechecked batch in one transaction with the station's row locked: a
+        station's next batch is checked (elsewhere) while this one is being stored."""
+        try:
+            return self._ingest(site, station, events)
+        except InvalidBatch as exc:
+            self.note_refusal(site, station, exc)
             raise
 
-    def _ingest(self, site: str, station: str, batch: WireBatch) -> IngestResult:
-        events = decode_batch(batch)
+    def note_refusal(self, site: str, station: str, exc: InvalidBatch) -> None:
+        """A refused batch is an alert for the admins (a station sending garbage)."""
+        self._alert(site, station, "invalid", exc.message)
+        log.warning("batch refused site=%s station=%s: %s", site, station, exc.message)
+
+    def _ingest(self, site: str, station: str, events: CheckedBatch) -> IngestResult:
         with self.store.transaction() as tx:
             head = self._lock_head(tx, site, station)
             span = overlap(head, events)
@@ -201,7 +222,7 @@ class Ledger:
                 if span
                 else {}
             )
-            decision = decide(head, events, batch.checkpoint, held)
+            decision = decide(head, events, held)
             now = _now()
             match decision:
                 case Gap(need):
@@ -210,10 +231,10 @@ class Ledger:
                         head.size,
                         head.checkpoint_size,
                         head.cosignature,
-                        message=f"this batch starts at seq {events[0][0]}; send from {need}",
+                        message=f"this batch starts at seq {events.events[0][0]}; send from {need}",
                     )
                 case Fork():
-                    self._record_fork(tx, head, decision, batch.checkpoint, now)
+                    self._record_fork(tx, head, decision, events.checkpoint, now)
                     return IngestResult(
                         "fork",
                         head.size,
@@ -265,8 +286,7 @@ class Ledger:
         site, station = head.site, head.station
         tx.insert_rows(
             "events",
-            ("site", "station", "seq", "event_id", "type", "subject", "return_ref", "ts", "body",
-             "hash"),
+            _EVENT_COLUMNS,
             [
                 (site, station, r.seq, r.event_id, r.type, r.subject, r.return_ref, r.ts, r.body,
                  r.hash)

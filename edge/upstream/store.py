@@ -33,8 +33,10 @@ class Tx(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None: ...
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows; `columns` are (name, PostgreSQL type) pairs."""
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
@@ -71,10 +73,10 @@ class _SqliteTx:
         self.conn.executemany(sql, rows)
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
     ) -> None:
-        marks = ", ".join("?" for _ in columns)
-        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        names, marks = ", ".join(c for c, _ in columns), ", ".join("?" for _ in columns)
+        self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         row = self.conn.execute(sql, tuple(params)).fetchone()
@@ -144,10 +146,13 @@ class _PostgresTx:
         self.cursor.executemany(_PLACEHOLDER.sub("%s", sql), rows)
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
     ) -> None:
-        """COPY: several times faster than INSERTs for a batch of events."""
-        with self.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        """Binary COPY: several times faster than INSERTs for a batch of events, and bytea goes
+        as bytes rather than as hex text (a batch's bodies are most of its size)."""
+        names = ", ".join(c for c, _ in columns)
+        with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([t for _, t in columns])
             for row in rows:
                 copy.write_row(row)
 

@@ -370,6 +370,33 @@ def test_attachments_must_be_in_the_blob_store_first(journal: Journal) -> None:
     assert journal.reader.size() == 1
 
 
+def test_attachments_of_a_range_skip_events_without_any_and_list_each_blob_once(
+    journal: Journal,
+) -> None:
+    photos = [journal.blobs.put(f"photo {i}".encode()) for i in range(3)]
+    drafts = [draft(i=i) for i in range(10)]
+    drafts[2] = EventDraft(
+        type="photo.captured", subject="RET-2", operator="op-1", attachments=(photos[1],)
+    )
+    drafts[5] = EventDraft(
+        type="photo.captured",
+        subject="RET-5",
+        operator="op-1",
+        attachments=(photos[0], photos[1], photos[2]),
+    )
+    drafts[7] = EventDraft(
+        type="photo.captured", subject="RET-7", operator="op-1", attachments=(photos[2],)
+    )
+    journal.append_many(drafts)
+    everything = [e.attachments for e in journal.reader.events()]  # parsed in full
+    expected = list(dict.fromkeys(name for names in everything for name in names))
+    assert expected == [photos[1], photos[0], photos[2]]
+    assert journal.reader.attachments(1, 10) == expected
+    assert journal.reader.attachments(4, 7) == [photos[0], photos[1], photos[2]]
+    assert journal.reader.attachments(7, 8) == [photos[2]]
+    assert journal.reader.attachments(9, 10) == []
+
+
 def test_clock_state_and_utc_timestamp_come_from_the_journal(station_dir: Path) -> None:
     fixed = datetime(1970, 1, 1, 0, 0, 42, tzinfo=UTC)  # a Pi that booted without NTP
     with Journal(station_dir, site="ams-1", station="dock-1", now=lambda: fixed) as journal:

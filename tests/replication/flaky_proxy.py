@@ -7,6 +7,7 @@ import random
 import socket
 import struct
 import threading
+import time
 
 from edge.bus.broker import free_port
 
@@ -20,8 +21,21 @@ def _reset(sock: socket.socket) -> None:
 
 
 class FlakyProxy:
-    def __init__(self, target_port: int, *, drop: float = 0.0, seed: int = 7) -> None:
+    """`drop`: the share of connections cut after a random number of bytes. `hold_post`: the
+    n-th POST (1-based) is held `hold_s` before it is passed on, so a request sent after it on
+    another connection arrives first."""
+
+    def __init__(
+        self,
+        target_port: int,
+        *,
+        drop: float = 0.0,
+        seed: int = 7,
+        hold_post: int | None = None,
+        hold_s: float = 0.5,
+    ) -> None:
         self.target_port, self.drop = target_port, drop
+        self.hold_post, self.hold_s, self.posts = hold_post, hold_s, 0
         self.port = free_port()
         self.up = True
         self.cuts = 0
@@ -68,7 +82,9 @@ class FlakyProxy:
             pair = [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(
-                    target=self._pump, args=(source, sink, pair, budget), daemon=True
+                    target=self._pump,
+                    args=(source, sink, pair, budget, source is client),
+                    daemon=True,
                 ).start()
 
     def _pump(
@@ -77,6 +93,7 @@ class FlakyProxy:
         sink: socket.socket,
         pair: list[socket.socket],
         budget: int | None,
+        outbound: bool,
     ) -> None:
         moved = 0
         try:
@@ -84,6 +101,12 @@ class FlakyProxy:
                 data = source.recv(4096)
                 if not data or not self.up:
                     break
+                if outbound and data.startswith(b"POST "):
+                    with self._lock:
+                        self.posts += 1
+                        hold = self.posts == self.hold_post
+                    if hold:
+                        time.sleep(self.hold_s)
                 if budget is not None and moved + len(data) > budget:
                     sink.sendall(data[: max(0, budget - moved)])
                     with self._lock:

@@ -150,6 +150,33 @@ def test_a_flapping_link_loses_and_duplicates_nothing(
             assert_same_history(upstream, journal)
 
 
+def test_a_batch_that_overtakes_the_one_before_it_is_sent_again_not_lost(
+    tmp_path: Path, upstream: UpstreamProcess
+) -> None:
+    # two batches are on the wire at once; the proxy holds the first, so the second reaches
+    # the upstream first and is answered with a gap
+    with FlakyProxy(upstream.port, hold_post=1, hold_s=0.5) as proxy:
+        station = registered(tmp_path, upstream, proxy.url)
+        with station.open() as journal:
+            fill(journal, 640)  # ten batches of 64
+            replicator, state, client = build_replicator(journal, station.folder, station.profile)
+            replicator.batch_events = 64
+            assert replicator.in_flight == 2
+
+            async def scenario() -> None:
+                try:
+                    await run_until_caught_up(fast(replicator), journal, 60)
+                finally:
+                    await client.close()
+
+            asyncio.run(scenario())
+            state.close()
+            assert proxy.posts > 10  # the overtaken batches were sent again
+            assert replicator.stats.batches.get("gap", 0) >= 1
+            assert replicator.stats.status == "idle" and not replicator.stats.alarm
+            assert_same_history(upstream, journal)
+
+
 def test_station_killed_mid_transfer_resumes_from_the_upstream(
     tmp_path: Path, upstream: UpstreamProcess
 ) -> None:
