@@ -233,7 +233,8 @@ def check_station_id(kind: str, value: str) -> str:
     return value
 
 
-_UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID7_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_UUID_TEXT = re.compile(UUID7_TEXT)
 
 
 def is_uuid7(text: str) -> bool:

@@ -144,7 +144,7 @@ class Replicator:
     apply_manifest: ApplyManifest | None = None
     cosigner: CosignatureVerifier | None = None
     batch_events: int = 500
-    in_flight: int = 2  # batches on the wire at once
+    in_flight: int = 3  # batches on the wire at once (the upstream stores them in order)
     sign_after_s: float = 2.0
     manifest_every_s: float = 30.0
     backoff_min_s: float = 1.0

@@ -3,6 +3,7 @@ the customer view and the admin endpoints. Wire format: docs/replication.md."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from edge import __version__
 from edge.api.errors import ApiError, error_responses, install_error_handlers
+from edge.upstream.arrivals import ArrivalOrder
 from edge.upstream.ingest import BodyInvalid, InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
 from edge.upstream.store import StoreError
@@ -28,6 +30,7 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 StationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+ARRIVAL_WAIT_S = 10.0  # a station's batch waits this long for the one sent before it
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}  # RFC 9110 §11.6.1: a 401 says how to authenticate
 
 
@@ -50,6 +53,21 @@ def _bearer(authorization: str | None) -> str:
             401, "unauthorized", "send Authorization: Bearer <token>", headers=_CHALLENGE
         )
     return token.strip()
+
+
+def _arrivals(request: Request) -> ArrivalOrder:
+    arrivals = request.app.state.arrivals
+    assert isinstance(arrivals, ArrivalOrder)
+    return arrivals
+
+
+def _checking(request: Request) -> asyncio.Semaphore:
+    """Checks are CPU-bound and hold the GIL: side by side they finish no sooner, and each
+    more of them slows the threads storing batches (every database round trip waits for the
+    GIL again). One at a time measured P5 ~5% faster than unbounded."""
+    checking = request.app.state.checking
+    assert isinstance(checking, asyncio.Semaphore)
+    return checking
 
 
 def _ledger(request: Request) -> Ledger:
@@ -162,26 +180,37 @@ _BATCH_BODY = {
     openapi_extra=_BATCH_BODY,
 )
 async def ingest(
-    site: StationId, station: StationId, caller: Caller, request: Request, ledger: LedgerDep
+    site: StationId,
+    station: StationId,
+    request: Request,
+    ledger: LedgerDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """A batch of journal events with the checkpoint that covers them."""
-    _own(caller, site, station)  # before the body: an unknown caller is refused unread
-    try:
-        # parsed by pydantic-core in one pass (FastAPI's `json.loads` then `validate_python`
-        # cost ~4x as much) and prechecked, all before the station's row is locked
-        checked = await run_in_threadpool(check_body, site, station, await request.body())
-    except BodyInvalid as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
-        raise RequestValidationError(errors) from None
-    except InvalidBatch as exc:  # refused before the ledger saw it: an alert all the same
-        await run_in_threadpool(ledger.note_refusal, site, station, exc)
-        raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
-    try:
-        result = await run_in_threadpool(ledger.ingest_checked, site, station, checked)
-    except InvalidBatch as exc:
-        raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
-    except LedgerError as exc:
-        raise _refusal(exc) from None
+    # the turn is taken on arrival, before any wait (the caller's lookup is one): a station's
+    # batches are stored in the order it sent them
+    async with _arrivals(request).turn((site, station)) as turn:
+        caller = await _station_caller(request, authorization)
+        _own(caller, site, station)  # before the body: an unknown caller is refused unread
+        try:
+            # parsed by pydantic-core in one pass (FastAPI's `json.loads` then `validate_python`
+            # cost ~4x as much) and prechecked, all before the station's row is locked
+            raw = await request.body()
+            async with _checking(request):
+                checked = await run_in_threadpool(check_body, site, station, raw)
+        except BodyInvalid as exc:
+            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
+            raise RequestValidationError(errors) from None
+        except InvalidBatch as exc:  # refused before the ledger saw it: an alert all the same
+            await run_in_threadpool(ledger.note_refusal, site, station, exc)
+            raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
+        await turn.wait(ARRIVAL_WAIT_S)
+        try:
+            result = await run_in_threadpool(ledger.ingest_checked, site, station, checked)
+        except InvalidBatch as exc:
+            raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
+        except LedgerError as exc:
+            raise _refusal(exc) from None
     body: dict[str, Any] = {
         "size": result.size,
         "checkpoint_size": result.checkpoint_size,
@@ -348,6 +377,8 @@ def upstream_app(ledger: Ledger, admin_token: str) -> FastAPI:
         description="The reference receiving end for station journals (docs/replication.md).",
     )
     app.state.ledger = ledger
+    app.state.arrivals = ArrivalOrder()
+    app.state.checking = asyncio.Semaphore(1)
     app.state.admin_token_sha256 = hashlib.sha256(admin_token.encode()).hexdigest()
     install_error_handlers(app)
     app.include_router(router)

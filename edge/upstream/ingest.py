@@ -7,7 +7,6 @@ refuse. Every check the wire format promises (docs/replication.md) is made here.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -23,10 +22,10 @@ from edge.journal import merkle
 from edge.journal.events import (
     EVENT_VERSION,
     SHA256_HEX,
+    UUID7_TEXT,
     EventType,
     canonical_bytes,
     format_ts,
-    is_uuid7,
 )
 from edge.journal.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from edge.journal.reader import event_from_row
@@ -140,8 +139,8 @@ def decode_batch(batch: WireBatch) -> list[tuple[int, bytes]]:
     """(seq, body bytes) in order; consecutive seqs, bounded sizes."""
     events: list[tuple[int, bytes]] = []
     for position, event in enumerate(batch.events):
-        try:
-            body = base64.b64decode(event.body, validate=True)
+        try:  # what `b64decode(validate=True)` does, without its regex pass first
+            body = binascii.a2b_base64(event.body, strict_mode=True)
         except (binascii.Error, ValueError):
             raise InvalidBatch(f"event {event.seq}: body is not base64", event.seq) from None
         if len(body) > MAX_EVENT_BYTES:
@@ -283,16 +282,16 @@ def _check_event(site: str, station: str, seq: int, body: bytes, leaf: bytes) ->
             f"event {seq} belongs to {fields['site']}/{fields['station']}, not {site}/{station}",
             seq,
         )
-    return EventRow(
-        seq=seq,
-        event_id=fields["event_id"],
-        type=fields["type"],
-        subject=fields["subject"].replace("\x00", "\\u0000"),  # PostgreSQL TEXT holds no NUL
-        return_ref=_return_ref(fields["payload"]),
-        ts=fields["ts"],
-        body=body,
-        hash=leaf,
-        prev=fields["prev"],
+    return EventRow(  # by position: half the cost of by name, once per event
+        seq,
+        fields["event_id"],
+        fields["type"],
+        fields["subject"].replace("\x00", "\\u0000"),  # PostgreSQL TEXT holds no NUL
+        _return_ref(fields["payload"]),
+        fields["ts"],
+        body,
+        leaf,
+        fields["prev"],
     )
 
 
@@ -300,67 +299,81 @@ _FIELDS = frozenset(
     ("v", "seq", "event_id", "type", "subject", "operator", "station", "site", "ts", "clock",
      "payload", "attachments", "prev")
 )  # fmt: skip
+_SORTED_FIELDS = tuple(sorted(_FIELDS))  # a canonical body's key order (orjson keeps it)
+# sorted keys as RFC 8785 sorts them (these are ASCII); integers beyond 2^53 refused, as I-JSON
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 _TYPES = frozenset(t.value for t in EventType)
-_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-_HEX64 = re.compile(SHA256_HEX)
-_MAX_SAFE_INT = 2**53 - 1
-_STR_ONLY = {str}
+_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$").fullmatch
+_HEX64 = re.compile(SHA256_HEX).fullmatch
+_EVENT_ID = re.compile(UUID7_TEXT).fullmatch
+_MAX_TEXT = 200
 _RETURN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # what the customer view can ask for
 
 
 def _plain_event(body: bytes) -> dict[str, Any] | None:
     """The event's fields, when its bytes are what orjson writes for them with sorted keys
-    (ASCII, no floats, safe integers: then that is also their RFC 8785 form, which a test holds
-    for every character) and every field has the type and shape the journal gives it; None when
-    in any doubt (the full check decides)."""
+    (ASCII, no floats, safe integers: then that is also their RFC 8785 form, as
+    tests/upstream/test_fast_path.py holds) and every field has the type and shape the journal
+    gives it; None when in any doubt (the full check decides). Written for speed: it runs once
+    per event on the upstream's ingest path."""
     if not body.isascii():
         return None
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if type(data) is not dict or data.keys() != _FIELDS:
+    if type(data) is not dict or tuple(data) != _SORTED_FIELDS:
         return None
-    if orjson.dumps(data, option=orjson.OPT_SORT_KEYS) != body:
+    try:
+        if orjson.dumps(data, option=_CANONICAL) != body:
+            return None
+    except orjson.JSONEncodeError:  # an integer beyond 2^53
         return None
-    text = (data["event_id"], data["subject"], data["operator"], data["station"], data["site"])
-    prev, attachments = data["prev"], data["attachments"]
+    version, event_id, ts, prev = data["v"], data["event_id"], data["ts"], data["prev"]
+    subject, operator, station, site = (
+        data["subject"], data["operator"], data["station"], data["site"]
+    )  # fmt: skip
+    payload, attachments = data["payload"], data["attachments"]
     shaped = (
-        type(data["v"]) is int
-        and data["v"] == EVENT_VERSION
+        type(version) is int
+        and version == EVENT_VERSION
         and type(data["seq"]) is int
-        and set(map(type, text)) == _STR_ONLY
-        and min(map(len, text)) > 0
-        and max(map(len, text)) <= 200
-        and is_uuid7(data["event_id"])
+        and type(event_id) is str
+        and _EVENT_ID(event_id) is not None
         and data["type"] in _TYPES
-        and type(data["ts"]) is str
-        and _TS.fullmatch(data["ts"]) is not None
-        and _real_time(data["ts"])
+        and type(subject) is str
+        and 0 < len(subject) <= _MAX_TEXT
+        and type(operator) is str
+        and 0 < len(operator) <= _MAX_TEXT
+        and type(station) is str
+        and 0 < len(station) <= _MAX_TEXT
+        and type(site) is str
+        and 0 < len(site) <= _MAX_TEXT
+        and type(ts) is str
+        and _TS(ts) is not None
+        and _real_time(ts)
         and data["clock"] in ("synced", "unsynced")
-        and type(data["payload"]) is dict
-        and _plain_numbers(data["payload"])
+        and type(payload) is dict
+        and _no_floats(payload)
         and type(attachments) is list
-        and (not attachments or all(type(a) is str and _HEX64.fullmatch(a) for a in attachments))
-        and (prev is None or (type(prev) is str and _HEX64.fullmatch(prev) is not None))
+        and all(type(a) is str and _HEX64(a) is not None for a in attachments)
+        and (prev is None or (type(prev) is str and _HEX64(prev) is not None))
     )
     return data if shaped else None
 
 
-def _plain_numbers(value: object) -> bool:
-    """No floats and only safe integers anywhere in `value` (where RFC 8785's number form can
-    differ from orjson's); iterative, so depth costs no recursion."""
-    stack: list[object] = [value]
+def _no_floats(payload: dict[str, Any]) -> bool:
+    """No float anywhere in `payload` (RFC 8785 writes some differently from orjson, 1.0 as 1);
+    iterative, so depth costs no recursion."""
+    stack: list[Any] = [payload]
     while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            stack.extend(item.values())
-        elif type(item) is list:
-            stack.extend(item)
-        elif type(item) is float or (
-            type(item) is int and not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT
-        ):
-            return False
+        node = stack.pop()
+        for item in node.values() if type(node) is dict else node:
+            kind = type(item)
+            if kind is float:
+                return False
+            if kind is dict or kind is list:
+                stack.append(item)
     return True
 
 

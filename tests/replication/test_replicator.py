@@ -153,15 +153,15 @@ def test_a_flapping_link_loses_and_duplicates_nothing(
 def test_a_batch_that_overtakes_the_one_before_it_is_sent_again_not_lost(
     tmp_path: Path, upstream: UpstreamProcess
 ) -> None:
-    # two batches are on the wire at once; the proxy holds the first, so the second reaches
-    # the upstream first and is answered with a gap
+    # batches are on the wire side by side; the proxy holds the first, so the next reach the
+    # upstream before it and are answered with a gap (the upstream orders only what arrived)
     with FlakyProxy(upstream.port, hold_post=1, hold_s=0.5) as proxy:
         station = registered(tmp_path, upstream, proxy.url)
         with station.open() as journal:
             fill(journal, 640)  # ten batches of 64
             replicator, state, client = build_replicator(journal, station.folder, station.profile)
             replicator.batch_events = 64
-            assert replicator.in_flight == 2
+            assert replicator.in_flight >= 2
 
             async def scenario() -> None:
                 try:
