@@ -109,6 +109,9 @@ class Ledger:
         self, store: Store, cosigner: Cosigner, clock: Callable[[], float] = time.time
     ) -> None:
         self.store, self.cosigner, self.clock = store, cosigner, clock
+        # token hash -> (site, station), for tokens found in the store: a station's token never
+        # changes once registered (no rotation, no removal), so a hit needs no database
+        self._known_tokens: dict[str, tuple[str, str]] = {}
 
     # -- stations --
 
@@ -154,11 +157,20 @@ class Ledger:
     def station_for_token(self, token: str) -> tuple[str, str] | None:
         if not token or len(token) > 200:
             return None
+        digest = token_hash(token)
         with self.store.transaction() as tx:
-            row = tx.one(
-                "SELECT site, station FROM stations WHERE token_sha256 = ?", (token_hash(token),)
-            )
-        return (row[0], row[1]) if row else None
+            row = tx.one("SELECT site, station FROM stations WHERE token_sha256 = ?", (digest,))
+        if row is None:
+            return None
+        self._known_tokens[digest] = found = (row[0], row[1])
+        return found
+
+    def known_station(self, token: str) -> tuple[str, str] | None:
+        """The station of a token `station_for_token` found before; None when not known yet
+        (ask the store), without touching the database."""
+        if not token or len(token) > 200:
+            return None
+        return self._known_tokens.get(token_hash(token))
 
     def stations(self) -> list[StationInfo]:
         with self.store.transaction() as tx:

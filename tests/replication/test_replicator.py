@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from edge.journal import EventDraft, Journal, merkle
+from edge.replication.client import UpstreamClient
 from edge.replication.replicator import Replicator
 from edge.replication.service import build_replicator
 from edge.upstream.cosign import CosignatureVerifier
@@ -64,6 +65,18 @@ async def run_until_caught_up(replicator: Replicator, journal: Journal, within: 
         await task
 
 
+def catch_up(replicator: Replicator, client: UpstreamClient, journal: Journal) -> None:
+    """Run the replicator until the upstream holds the whole journal, then close the client."""
+
+    async def scenario() -> None:
+        try:
+            await run_until_caught_up(fast(replicator), journal, 60)
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
 def test_catch_up_is_exact_and_every_checkpoint_is_cosigned(
     tmp_path: Path, upstream: UpstreamProcess
 ) -> None:
@@ -71,14 +84,7 @@ def test_catch_up_is_exact_and_every_checkpoint_is_cosigned(
     with station.open() as journal:
         fill(journal, 730)  # the tail past the last checkpoint is signed by the replicator
         replicator, state, client = build_replicator(journal, station.folder, station.profile)
-
-        async def scenario() -> None:
-            try:
-                await run_until_caught_up(fast(replicator), journal, 60)
-            finally:
-                await client.close()
-
-        asyncio.run(scenario())
+        catch_up(replicator, client, journal)
         assert_same_history(upstream, journal)
         latest = journal.reader.latest_checkpoint()
         assert latest is not None and latest.size == journal.size
@@ -162,14 +168,7 @@ def test_a_batch_that_overtakes_the_one_before_it_is_sent_again_not_lost(
             replicator, state, client = build_replicator(journal, station.folder, station.profile)
             replicator.batch_events = 64
             assert replicator.in_flight >= 2
-
-            async def scenario() -> None:
-                try:
-                    await run_until_caught_up(fast(replicator), journal, 60)
-                finally:
-                    await client.close()
-
-            asyncio.run(scenario())
+            catch_up(replicator, client, journal)
             state.close()
             assert proxy.posts > 10  # the overtaken batches were sent again
             assert replicator.stats.batches.get("gap", 0) >= 1

@@ -5,20 +5,36 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
+import edge.upstream.app as app_module
+from edge.journal import Journal
 from edge.upstream.arrivals import ArrivalOrder
 from tests.upstream.conftest import StationJournal
 from tests.upstream.upstream_client import (
     EVENTS,
+    HEAD,
+    SITE,
     Upstream,
     bearer,
     upstream_fixture,  # noqa: F401  (the `upstream` fixture)
 )
 
 STATION = ("ams-1", "dock-1")
+
+
+@pytest.fixture
+def twin_station(tmp_path: Path) -> Iterator[StationJournal]:
+    """A second station of the same site, with its own key."""
+    folder = tmp_path / "dock-2"
+    with Journal(folder, site=SITE, station="dock-2") as journal:
+        yield StationJournal(journal, folder)
 
 
 async def _take_turn(
@@ -115,3 +131,172 @@ def test_a_batch_that_arrives_second_waits_for_the_first_slow_body_and_both_are_
     assert (early.status_code, late.status_code) == (200, 200), late.text
     assert (early.json()["size"], late.json()["size"]) == (10, 20)
     assert upstream.held() == 20
+
+
+def test_a_turn_stuck_for_good_holds_up_only_the_next_one_once() -> None:
+    """A request that never ends (a dead link mid-body): the next turn gives up after its
+    timeout, and the ones after it wait for it alone, not for the stuck one again."""
+
+    async def run() -> list[bool]:
+        order, stuck = ArrivalOrder(), asyncio.Event()
+
+        async def hold() -> None:
+            async with order.turn(STATION):
+                await stuck.wait()
+
+        holder = asyncio.ensure_future(hold())
+        await asyncio.sleep(0)  # the stuck turn is in line first
+        waited = []
+        for _ in range(3):
+            async with order.turn(STATION) as turn:
+                waited.append(await turn.wait(0.1))
+        stuck.set()
+        await holder
+        return waited
+
+    assert asyncio.run(run()) == [False, True, True]
+
+
+def _checks_blocked(release: threading.Event, blocked: str) -> Any:
+    """`check_body` as the app calls it, held until `release` for station `blocked`."""
+    real = app_module.check_body
+
+    def check_body(site: str, station: str, raw: bytes) -> Any:
+        if station == blocked:
+            assert release.wait(10), "never released"
+        return real(site, station, raw)
+
+    return check_body
+
+
+def test_another_stations_slow_checks_do_not_hold_up_a_station(
+    upstream: Upstream, station: StationJournal, twin_station: StationJournal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """dock-2's batch is still in its checks (held here) when dock-1's arrives: dock-1's is
+    checked and stored all the same."""
+    other = upstream.as_admin(
+        "POST",
+        "/api/v1/stations",
+        json={"site": SITE, "station": "dock-2", "vkey": twin_station.vkey},
+    ).json()["token"]
+    station.append(10)
+    twin_station.append(10)
+    release = threading.Event()
+    monkeypatch.setattr(app_module, "check_body", _checks_blocked(release, "dock-2"))
+
+    async def run() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=upstream.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
+            slow = asyncio.create_task(
+                client.post(
+                    f"/api/v1/stations/{SITE}/dock-2/events",
+                    json=twin_station.batch(0).body,
+                    headers=bearer(other),
+                )
+            )
+            await asyncio.sleep(0.2)  # dock-2's batch is in its checks
+            try:
+                mine = await asyncio.wait_for(
+                    client.post(
+                        EVENTS, json=station.batch(0).body, headers=bearer(upstream.station_token)
+                    ),
+                    5,
+                )
+            finally:
+                release.set()
+            return mine.status_code, (await slow).status_code
+
+    assert asyncio.run(run()) == (200, 200)
+
+
+def test_a_request_with_an_unknown_token_does_not_hold_up_a_known_station(
+    upstream: Upstream, station: StationJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unknown token's lookup is held here; the station, whose token the upstream has
+    seen before, is answered without waiting for it."""
+    station.append(10)
+    assert upstream.as_station("GET", HEAD).status_code == 200  # the token is known now
+    release = threading.Event()
+    real = upstream.ledger.station_for_token
+
+    def station_for_token(token: str) -> tuple[str, str] | None:
+        if token == "forged-token":
+            assert release.wait(10), "never released"
+        return real(token)
+
+    monkeypatch.setattr(upstream.ledger, "station_for_token", station_for_token)
+
+    async def run() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=upstream.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
+            forged = asyncio.create_task(
+                client.post(EVENTS, json=station.batch(0).body, headers=bearer("forged-token"))
+            )
+            await asyncio.sleep(0.2)  # its lookup is under way
+            try:
+                mine = await asyncio.wait_for(
+                    client.post(
+                        EVENTS, json=station.batch(0).body, headers=bearer(upstream.station_token)
+                    ),
+                    5,
+                )
+            finally:
+                release.set()
+            return mine.status_code, (await forged).status_code
+
+    assert asyncio.run(run()) == (200, 401)
+
+
+def test_the_app_serves_from_one_event_loop_and_then_another(
+    upstream: Upstream, station: StationJournal
+) -> None:
+    """Nothing in the ingest path is bound to the loop that first used it."""
+    station.append(10)
+    batch = station.batch(0).body
+    headers = bearer(upstream.station_token)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=upstream.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
+            answers = await asyncio.gather(
+                *(client.post(EVENTS, json=batch, headers=headers) for _ in range(8))
+            )
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(burst()) == [200] * 8
+    assert asyncio.run(burst()) == [200] * 8  # replays: success, nothing stored twice
+    assert upstream.held() == 10
+
+
+def test_a_body_cut_off_by_the_client_is_400_and_stores_nothing(
+    upstream: Upstream, station: StationJournal
+) -> None:
+    station.append(10)
+    body = json.dumps(station.batch(0).body).encode()
+    incoming = [
+        {"type": "http.request", "body": body[:200], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": EVENTS, "raw_path": EVENTS.encode(), "query_string": b"",
+        "root_path": "", "server": ("upstream", 80), "client": ("127.0.0.1", 1),
+        "headers": [
+            (b"host", b"upstream"), (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", f"Bearer {upstream.station_token}".encode()),
+        ],
+    }  # fmt: skip
+    asyncio.run(upstream.app(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 400
+    assert upstream.held() == 0

@@ -52,8 +52,10 @@ def signed_batch(station: StationJournal, event: dict[str, object]) -> WireBatch
     [
         {"ts": "2026-02-30T25:61:61.000000Z"},  # no such date or time: not a datetime
         {"v": True},  # not version 1 (`true == 1` in Python)
+        {"type": []},  # not a type at all (and unhashable)
+        {"ts": "0999-01-01T00:00:00.000000Z"},  # a year the journal writes with three digits
     ],
-    ids=["impossible-ts", "v-true"],
+    ids=["impossible-ts", "v-true", "type-list", "year-999"],
 )
 def test_the_fast_path_refuses_what_the_full_check_refuses(
     ledger: Ledger, station: StationJournal, change: dict[str, object]
@@ -113,12 +115,13 @@ _FIELD_VALUES = {
         ["01890a5d-ac96-774b-bcce-b302099a8057", "01890A5D-AC96-774B-BCCE-B302099A8057",
          "01890a5d-ac96-474b-bcce-b302099a8057", "", 7]
     ),
-    "type": st.sampled_from(["label.scanned", "label.unknown", 3]),
+    "type": st.sampled_from(["label.scanned", "label.unknown", 3, [], {}]),
     "subject": st.text(st.characters(max_codepoint=0x17F), max_size=210) | st.just(5),
     "operator": st.sampled_from(["", "o" * 200, "o" * 201, None]),
     "ts": st.sampled_from(
         ["2026-01-01T00:00:00.000000Z", "2026-02-30T00:00:00.000000Z",
-         "2026-01-01T00:00:00Z", "2026-01-01 00:00:00.000000Z", 0]
+         "2026-01-01T00:00:00Z", "2026-01-01 00:00:00.000000Z", "0999-01-01T00:00:00.000000Z",
+         "0001-01-01T00:00:00.000000Z", 0]
     ),
     "clock": st.sampled_from(["synced", "unsynced", "drifting", None]),
     "attachments": st.sampled_from([[], [_HEX], [_HEX.upper()], ["x"], {}, None]),
