@@ -31,15 +31,15 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 StationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-ARRIVAL_WAIT_S = 10.0  # a station's batch waits this long for the one sent before it
+ARRIVAL_WAIT_S = 10.0  # a station's batch waits at most this long for the one before it
 
 
 @dataclass
 class _Arrivals:
     """Per station, the order ingests arrived in: one for their checks, one for their stores."""
 
-    checks: ArrivalOrder = field(default_factory=ArrivalOrder)
-    stores: ArrivalOrder = field(default_factory=ArrivalOrder)
+    checks: ArrivalOrder = field(default_factory=lambda: ArrivalOrder(ARRIVAL_WAIT_S))
+    stores: ArrivalOrder = field(default_factory=lambda: ArrivalOrder(ARRIVAL_WAIT_S))
 
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}  # RFC 9110 §11.6.1: a 401 says how to authenticate
@@ -64,6 +64,11 @@ def _bearer(authorization: str | None) -> str:
             401, "unauthorized", "send Authorization: Bearer <token>", headers=_CHALLENGE
         )
     return token.strip()
+
+
+def _cut_off() -> ApiError:
+    """The client went away mid-body: nothing to store (it sends again), no server error."""
+    return ApiError(400, "incomplete", "the request body was cut off")
 
 
 def _arrivals(request: Request) -> _Arrivals:
@@ -199,8 +204,8 @@ async def ingest(
             try:
                 raw = await request.body()
             except ClientDisconnect:
-                raise ApiError(400, "incomplete", "the request body was cut off") from None
-            await check_turn.wait(ARRIVAL_WAIT_S)
+                raise _cut_off() from None
+            await check_turn.wait()
             try:
                 # parsed by pydantic-core in one pass (FastAPI's `json.loads` then
                 # `validate_python` cost ~4x as much) and prechecked, before any lock
@@ -211,7 +216,7 @@ async def ingest(
             except InvalidBatch as exc:  # refused before the ledger saw it: an alert as well
                 await run_in_threadpool(ledger.note_refusal, site, station, exc)
                 raise ApiError(422, "invalid", exc.message, seq=exc.seq) from None
-        await store_turn.wait(ARRIVAL_WAIT_S)
+        await store_turn.wait()
         try:
             result = await run_in_threadpool(ledger.ingest_checked, site, station, checked)
         except InvalidBatch as exc:
@@ -263,10 +268,13 @@ def head(site: StationId, station: StationId, caller: Caller, ledger: LedgerDep)
 async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDep) -> Response:
     """A blob's bytes under its SHA-256; stored once."""
     content = bytearray()
-    async for chunk in request.stream():
-        content += chunk
-        if len(content) > MAX_BLOB_BYTES:
-            raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
+    try:
+        async for chunk in request.stream():
+            content += chunk
+            if len(content) > MAX_BLOB_BYTES:
+                raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
+    except ClientDisconnect:
+        raise _cut_off() from None
     try:
         created = await run_in_threadpool(ledger.put_blob, sha256, bytes(content))
     except LedgerError as exc:

@@ -109,9 +109,15 @@ class Ledger:
         self, store: Store, cosigner: Cosigner, clock: Callable[[], float] = time.time
     ) -> None:
         self.store, self.cosigner, self.clock = store, cosigner, clock
-        # token hash -> (site, station), for tokens found in the store: a station's token never
-        # changes once registered (no rotation, no removal), so a hit needs no database
-        self._known_tokens: dict[str, tuple[str, str]] = {}
+        # token hash -> (site, station): a station's token never changes once registered (no
+        # rotation, no removal), so a hit needs no database. Filled now, so that a station's
+        # first requests to this process are not looked up one by one (each lookup is a wait,
+        # and batches waiting side by side can lose their order: a gap answer, sent again).
+        with store.transaction() as tx:
+            rows = tx.all("SELECT token_sha256, site, station FROM stations")
+        self._known_tokens: dict[str, tuple[str, str]] = {
+            digest: (site, station) for digest, site, station in rows
+        }
 
     # -- stations --
 
@@ -149,6 +155,7 @@ class Ledger:
                 if tx.one("SELECT 1 FROM stations WHERE site = ? AND station = ?", (site, station)):
                     raise exists from None
             raise
+        self._known_tokens[token_hash(token)] = (site, station)
         log.info(
             "station registered site=%s station=%s key_id=%08x", site, station, verifier.key_id
         )

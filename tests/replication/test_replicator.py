@@ -99,31 +99,34 @@ def test_catch_up_is_exact_and_every_checkpoint_is_cosigned(
 def test_upstream_killed_mid_transfer_then_restarted(
     tmp_path: Path, upstream: UpstreamProcess
 ) -> None:
-    station = registered(tmp_path, upstream)
-    with station.open() as journal:
-        fill(journal, 3000)
-        replicator, state, client = build_replicator(journal, station.folder, station.profile)
-        fast(replicator)
+    # the proxy holds the third batch: the upstream is killed with the first ones stored and
+    # the rest on their way (a whole catch-up takes well under a second)
+    with FlakyProxy(upstream.port, hold_post=3, hold_s=5.0) as proxy:
+        station = registered(tmp_path, upstream, proxy.url)
+        with station.open() as journal:
+            fill(journal, 3000)
+            replicator, state, client = build_replicator(journal, station.folder, station.profile)
+            fast(replicator)
 
-        async def scenario() -> None:
-            stop = asyncio.Event()
-            task = asyncio.ensure_future(replicator.run(stop))
-            try:
-                await until(lambda: replicator.stats.upstream_size > 0, 30)
-                upstream.kill()  # batches are flowing: one is on the wire or in its transaction
-                await until(lambda: replicator.stats.status == "away", 10)
-                assert 0 < replicator.stats.upstream_size < journal.size
-                await asyncio.sleep(0.5)
-                await asyncio.to_thread(upstream.start)
-                await until(lambda: replicator.stats.upstream_size == journal.size, 60)
-            finally:
-                stop.set()
-                await task
-                await client.close()
+            async def scenario() -> None:
+                stop = asyncio.Event()
+                task = asyncio.ensure_future(replicator.run(stop))
+                try:
+                    await until(lambda: replicator.stats.upstream_size > 0, 30)
+                    upstream.kill()  # batches are flowing: on the wire or in a transaction
+                    await until(lambda: replicator.stats.status == "away", 10)
+                    assert 0 < replicator.stats.upstream_size < journal.size
+                    await asyncio.sleep(0.5)
+                    await asyncio.to_thread(upstream.start)
+                    await until(lambda: replicator.stats.upstream_size == journal.size, 60)
+                finally:
+                    stop.set()
+                    await task
+                    await client.close()
 
-        asyncio.run(scenario())
-        state.close()
-        assert_same_history(upstream, journal)
+            asyncio.run(scenario())
+            state.close()
+            assert_same_history(upstream, journal)
 
 
 def test_a_flapping_link_loses_and_duplicates_nothing(
@@ -179,25 +182,30 @@ def test_a_batch_that_overtakes_the_one_before_it_is_sent_again_not_lost(
 def test_station_killed_mid_transfer_resumes_from_the_upstream(
     tmp_path: Path, upstream: UpstreamProcess
 ) -> None:
-    station = registered(tmp_path, upstream)
-    with station.open() as journal:
-        fill(journal, 6000)
-    command = [
-        sys.executable, "-m", "edge", "--data-dir", str(station.folder),
-        "replicate", "--once", "--profile", str(station.profile_path),
-    ]  # fmt: skip
-    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not upstream.held(SITE, STATION) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first.kill()  # SIGKILL while batches are flowing
-    first.wait()
-    partial = len(upstream.held(SITE, STATION))
-    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert second.returncode == 0, second.stderr
-    with station.open() as journal:
-        assert 0 < partial < journal.size
-        assert_same_history(upstream, journal)
+    # the proxy holds the third batch for a while: the first ones are stored, the rest are
+    # still on their way when the station is killed (a whole catch-up takes well under a second)
+    with FlakyProxy(upstream.port, hold_post=3, hold_s=5.0) as proxy:
+        station = registered(tmp_path, upstream, proxy.url)
+        with station.open() as journal:
+            fill(journal, 6000)
+        command = [
+            sys.executable, "-m", "edge", "--data-dir", str(station.folder),
+            "replicate", "--once", "--profile", str(station.profile_path),
+        ]  # fmt: skip
+        first = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while not upstream.held(SITE, STATION) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kill()  # SIGKILL while batches are flowing
+        first.wait()
+        partial = len(upstream.held(SITE, STATION))
+        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr
+        with station.open() as journal:
+            assert 0 < partial < journal.size
+            assert_same_history(upstream, journal)
 
 
 def test_a_rewritten_station_journal_is_a_fork_alarm_not_an_overwrite(
@@ -207,7 +215,7 @@ def test_a_rewritten_station_journal_is_a_fork_alarm_not_an_overwrite(
     with station.open() as journal:
         fill(journal, 100)
         replicator, state, client = build_replicator(journal, station.folder, station.profile)
-        asyncio.run(_catch_up_and_close(fast(replicator), journal, client))
+        catch_up(replicator, client, journal)
         state.close()
         original = upstream.held(SITE, STATION)
     # the journal file is replaced by another history under the same key, a little longer
@@ -241,7 +249,7 @@ def test_an_upstream_claiming_more_than_the_station_holds_is_an_alarm(
     with station.open() as journal:
         fill(journal, 200)
         replicator, state, client = build_replicator(journal, station.folder, station.profile)
-        asyncio.run(_catch_up_and_close(fast(replicator), journal, client))
+        catch_up(replicator, client, journal)
         state.close()
     for name in ("journal.db", "journal.db-wal", "journal.db-shm", "replication.db"):
         (station.folder / name).unlink(missing_ok=True)  # a station restored from an old image
@@ -278,7 +286,7 @@ def test_blobs_follow_the_events_that_name_them(tmp_path: Path, upstream: Upstre
             )
         )
         replicator, state, client = build_replicator(journal, station.folder, station.profile)
-        asyncio.run(_catch_up_and_close(fast(replicator), journal, client))
+        catch_up(replicator, client, journal)
         assert state.read().blobs_through == journal.size
         state.close()
     token = (station.folder / "keys" / "upstream-token").read_text().strip()
@@ -287,13 +295,6 @@ def test_blobs_follow_the_events_that_name_them(tmp_path: Path, upstream: Upstre
     )
     assert answer.status_code == 200
     assert replicator.stats.blobs_sent == 1
-
-
-async def _catch_up_and_close(replicator: Replicator, journal: Journal, client: object) -> None:
-    try:
-        await run_until_caught_up(replicator, journal, 60)
-    finally:
-        await client.close()  # type: ignore[attr-defined]
 
 
 def _other(i: int) -> EventDraft:

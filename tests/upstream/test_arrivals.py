@@ -4,8 +4,11 @@ one's checks take (edge/upstream/arrivals.py)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import pytest
 
 import edge.upstream.app as app_module
 from edge.journal import Journal
+from edge.upstream import Cosigner, Ledger, Store
 from edge.upstream.arrivals import ArrivalOrder
 from tests.upstream.conftest import StationJournal
 from tests.upstream.upstream_client import (
@@ -44,14 +48,14 @@ async def _take_turn(
         await asyncio.sleep(checks_s)  # its checks: the later the batch, the quicker here
         if fail:
             raise ValueError("refused before storing")
-        assert await turn.wait(5.0)
+        assert await turn.wait()
         stored.append(number)
         await asyncio.sleep(0.01)  # storing
 
 
 def test_batches_store_in_arrival_order_though_later_ones_check_faster() -> None:
     async def run() -> tuple[list[int], int]:
-        order, stored = ArrivalOrder(), []
+        order, stored = ArrivalOrder(wait_s=5.0), []
         await asyncio.gather(
             *(_take_turn(order, checks_s=0.2 - 0.05 * n, stored=stored, number=n) for n in range(4))
         )
@@ -67,7 +71,7 @@ def test_a_turn_refused_early_still_waits_its_turn_for_those_after_it() -> None:
     same (it follows 0 on the chain and would be a gap before it)."""
 
     async def run() -> tuple[list[int], int]:
-        order, stored = ArrivalOrder(), []
+        order, stored = ArrivalOrder(wait_s=5.0), []
         results = await asyncio.gather(
             _take_turn(order, 0.2, stored, 0),
             _take_turn(order, 0.0, stored, 1, fail=True),
@@ -85,12 +89,12 @@ def test_a_turn_refused_early_still_waits_its_turn_for_those_after_it() -> None:
 
 def test_a_turn_waits_no_longer_than_its_timeout() -> None:
     async def run() -> tuple[bool, bool]:
-        order = ArrivalOrder()
+        order = ArrivalOrder(wait_s=0.05)
         async with order.turn(STATION):
             async with order.turn(STATION) as second:
-                went_ahead = await second.wait(0.05)
+                went_ahead = await second.wait()
             async with order.turn(("ams-1", "dock-2")) as unrelated:
-                own = await unrelated.wait(0.05)  # another station's turn never waits
+                own = await unrelated.wait()  # another station's turn never waits
         return went_ahead, own
 
     went_ahead, own = asyncio.run(run())
@@ -133,28 +137,83 @@ def test_a_batch_that_arrives_second_waits_for_the_first_slow_body_and_both_are_
     assert upstream.held() == 20
 
 
-def test_a_turn_stuck_for_good_holds_up_only_the_next_one_once() -> None:
-    """A request that never ends (a dead link mid-body): the next turn gives up after its
-    timeout, and the ones after it wait for it alone, not for the stuck one again."""
+def test_behind_a_turn_stuck_for_good_the_next_goes_ahead_once_and_the_rest_keep_order() -> None:
+    """A request that never ends (a dead link mid-body), and three batches in flight behind
+    it: the first gives up once, and the other two still go one after another, in order."""
 
-    async def run() -> list[bool]:
-        order, stuck = ArrivalOrder(), asyncio.Event()
+    async def run() -> tuple[list[tuple[int, bool]], list[tuple[float, float]]]:
+        order, stuck = ArrivalOrder(wait_s=0.2), asyncio.Event()
+        went: list[tuple[int, bool]] = []
+        spans: list[tuple[float, float]] = []
 
         async def hold() -> None:
             async with order.turn(STATION):
                 await stuck.wait()
 
-        holder = asyncio.ensure_future(hold())
-        await asyncio.sleep(0)  # the stuck turn is in line first
-        waited = []
-        for _ in range(3):
+        async def batch(number: int) -> None:
             async with order.turn(STATION) as turn:
-                waited.append(await turn.wait(0.1))
+                waited = await turn.wait()
+                start = time.monotonic()
+                went.append((number, waited))
+                await asyncio.sleep(0.05)  # checking or storing
+                spans.append((start, time.monotonic()))
+
+        holder = asyncio.ensure_future(hold())
+        await asyncio.sleep(0)  # the stuck request is in line first
+        await asyncio.gather(*(batch(n) for n in range(3)))
         stuck.set()
         await holder
-        return waited
+        return went, spans
 
-    assert asyncio.run(run()) == [False, True, True]
+    went, spans = asyncio.run(run())
+    assert went == [(0, False), (1, True), (2, True)]
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
+
+
+def test_a_station_whose_token_was_registered_earlier_is_known_without_a_lookup(
+    store: Store, cosigner: Cosigner, station: StationJournal
+) -> None:
+    """A new upstream process knows every registered station's token from the start: its
+    first batches are not looked up one by one (and cannot lose their order that way)."""
+    token = Ledger(store, cosigner).register_station(SITE, "dock-1", station.vkey)
+    fresh = Ledger(store, cosigner)
+    assert fresh.known_station(token) == (SITE, "dock-1")
+    assert fresh.known_station("forged-token") is None
+
+
+def test_a_stations_batches_are_checked_one_at_a_time(
+    upstream: Upstream, station: StationJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(4):
+        station.append(10)
+    batches = [station.batch(held, max_events=10).body for held in range(0, 40, 10)]
+    real, lock, running, most = app_module.check_body, threading.Lock(), [0], [0]
+
+    def check_body(site: str, station: str, raw: bytes) -> Any:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)
+            return real(site, station, raw)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(app_module, "check_body", check_body)
+
+    async def run() -> list[int]:
+        transport = httpx.ASGITransport(app=upstream.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
+            headers = bearer(upstream.station_token)
+            answers = await asyncio.gather(
+                *(client.post(EVENTS, json=batch, headers=headers) for batch in batches)
+            )
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(run()) == [200] * 4
+    assert most[0] == 1
+    assert upstream.held() == 40
 
 
 def _checks_blocked(release: threading.Event, blocked: str) -> Any:
@@ -269,11 +328,17 @@ def test_the_app_serves_from_one_event_loop_and_then_another(
     assert upstream.held() == 10
 
 
+@pytest.mark.parametrize("route", ["events", "blob"])
 def test_a_body_cut_off_by_the_client_is_400_and_stores_nothing(
-    upstream: Upstream, station: StationJournal
+    upstream: Upstream, station: StationJournal, route: str
 ) -> None:
     station.append(10)
-    body = json.dumps(station.batch(0).body).encode()
+    if route == "events":
+        method, path = "POST", EVENTS
+        body = json.dumps(station.batch(0).body).encode()
+    else:
+        body = b"photo bytes " * 100
+        method, path = "PUT", f"/api/v1/blobs/{hashlib.sha256(body).hexdigest()}"
     incoming = [
         {"type": "http.request", "body": body[:200], "more_body": True},
         {"type": "http.disconnect"},
@@ -287,8 +352,8 @@ def test_a_body_cut_off_by_the_client_is_400_and_stores_nothing(
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": EVENTS, "raw_path": EVENTS.encode(), "query_string": b"",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "root_path": "", "server": ("upstream", 80), "client": ("127.0.0.1", 1),
         "headers": [
             (b"host", b"upstream"), (b"content-type", b"application/json"),
@@ -300,3 +365,5 @@ def test_a_body_cut_off_by_the_client_is_400_and_stores_nothing(
     assert sent[0]["type"] == "http.response.start"
     assert sent[0]["status"] == 400
     assert upstream.held() == 0
+    head = upstream.as_station("HEAD", f"/api/v1/blobs/{hashlib.sha256(body).hexdigest()}")
+    assert head.status_code == 404  # no blob kept either
