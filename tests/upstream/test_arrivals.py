@@ -9,7 +9,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +228,27 @@ def _checks_blocked(release: threading.Event, blocked: str) -> Any:
     return check_body
 
 
+async def _answered_while_held(
+    upstream: Upstream,
+    held: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    release: threading.Event,
+    batch: dict[str, Any],
+) -> tuple[int, int]:
+    """Send `held` (a request the test holds up until `release`), then `batch` as the station:
+    the station's status, answered within 5 s while the other is still held, and the other's."""
+    transport = httpx.ASGITransport(app=upstream.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
+        first = asyncio.create_task(held(client))
+        await asyncio.sleep(0.2)  # the held request is in
+        try:
+            mine = await asyncio.wait_for(
+                client.post(EVENTS, json=batch, headers=bearer(upstream.station_token)), 5
+            )
+        finally:
+            release.set()
+        return mine.status_code, (await first).status_code
+
+
 def test_another_stations_slow_checks_do_not_hold_up_a_station(
     upstream: Upstream, station: StationJournal, twin_station: StationJournal,
     monkeypatch: pytest.MonkeyPatch,
@@ -244,29 +265,15 @@ def test_another_stations_slow_checks_do_not_hold_up_a_station(
     release = threading.Event()
     monkeypatch.setattr(app_module, "check_body", _checks_blocked(release, "dock-2"))
 
-    async def run() -> tuple[int, int]:
-        transport = httpx.ASGITransport(app=upstream.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
-            slow = asyncio.create_task(
-                client.post(
-                    f"/api/v1/stations/{SITE}/dock-2/events",
-                    json=twin_station.batch(0).body,
-                    headers=bearer(other),
-                )
-            )
-            await asyncio.sleep(0.2)  # dock-2's batch is in its checks
-            try:
-                mine = await asyncio.wait_for(
-                    client.post(
-                        EVENTS, json=station.batch(0).body, headers=bearer(upstream.station_token)
-                    ),
-                    5,
-                )
-            finally:
-                release.set()
-            return mine.status_code, (await slow).status_code
+    def slow(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        return client.post(
+            f"/api/v1/stations/{SITE}/dock-2/events",
+            json=twin_station.batch(0).body,
+            headers=bearer(other),
+        )
 
-    assert asyncio.run(run()) == (200, 200)
+    answers = asyncio.run(_answered_while_held(upstream, slow, release, station.batch(0).body))
+    assert answers == (200, 200)
 
 
 def test_a_request_with_an_unknown_token_does_not_hold_up_a_known_station(
@@ -286,25 +293,11 @@ def test_a_request_with_an_unknown_token_does_not_hold_up_a_known_station(
 
     monkeypatch.setattr(upstream.ledger, "station_for_token", station_for_token)
 
-    async def run() -> tuple[int, int]:
-        transport = httpx.ASGITransport(app=upstream.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://upstream") as client:
-            forged = asyncio.create_task(
-                client.post(EVENTS, json=station.batch(0).body, headers=bearer("forged-token"))
-            )
-            await asyncio.sleep(0.2)  # its lookup is under way
-            try:
-                mine = await asyncio.wait_for(
-                    client.post(
-                        EVENTS, json=station.batch(0).body, headers=bearer(upstream.station_token)
-                    ),
-                    5,
-                )
-            finally:
-                release.set()
-            return mine.status_code, (await forged).status_code
+    def forged(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        return client.post(EVENTS, json=station.batch(0).body, headers=bearer("forged-token"))
 
-    assert asyncio.run(run()) == (200, 401)
+    answers = asyncio.run(_answered_while_held(upstream, forged, release, station.batch(0).body))
+    assert answers == (200, 401)
 
 
 def test_the_app_serves_from_one_event_loop_and_then_another(
