@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _cut_off(request: Request, exc: Exception) -> Response:
+    """A client that went away mid-body (an endpoint reading the raw body sees it): nothing was
+    taken (the client sends again), and no server error is logged."""
+    return _error_json(
+        HTTPStatus.BAD_REQUEST,
+        {"error": "incomplete", "message": "the request body was cut off"},
+        {},
+    )
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error(
         "unhandled error method=%s path=%s error=%s",
@@ -185,4 +196,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _cut_off)
     app.add_exception_handler(Exception, _internal_error)

@@ -13,14 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from edge import __version__
 from edge.api.errors import ApiError, error_responses, install_error_handlers
 from edge.upstream.arrivals import ArrivalOrder
-from edge.upstream.ingest import BodyInvalid, InvalidBatch, WireBatch, check_body
+from edge.upstream.ingest import InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
 from edge.upstream.store import StoreError
 from stations.catalogue import Catalogue
@@ -64,11 +63,6 @@ def _bearer(authorization: str | None) -> str:
             401, "unauthorized", "send Authorization: Bearer <token>", headers=_CHALLENGE
         )
     return token.strip()
-
-
-def _cut_off() -> ApiError:
-    """The client went away mid-body: nothing to store (it sends again), no server error."""
-    return ApiError(400, "incomplete", "the request body was cut off")
 
 
 def _arrivals(request: Request) -> _Arrivals:
@@ -201,17 +195,14 @@ async def ingest(
     arrivals, key = _arrivals(request), (site, station)
     async with arrivals.stores.turn(key) as store_turn:
         async with arrivals.checks.turn(key) as check_turn:
-            try:
-                raw = await request.body()
-            except ClientDisconnect:
-                raise _cut_off() from None
+            raw = await request.body()
             await check_turn.wait()
             try:
                 # parsed by pydantic-core in one pass (FastAPI's `json.loads` then
                 # `validate_python` cost ~4x as much) and prechecked, before any lock
                 checked = await run_in_threadpool(check_body, site, station, raw)
-            except BodyInvalid as exc:
-                errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
+            except ValidationError as exc:  # not a batch at all: as FastAPI answers a bad body
+                errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
                 raise RequestValidationError(errors) from None
             except InvalidBatch as exc:  # refused before the ledger saw it: an alert as well
                 await run_in_threadpool(ledger.note_refusal, site, station, exc)
@@ -268,13 +259,10 @@ def head(site: StationId, station: StationId, caller: Caller, ledger: LedgerDep)
 async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDep) -> Response:
     """A blob's bytes under its SHA-256; stored once."""
     content = bytearray()
-    try:
-        async for chunk in request.stream():
-            content += chunk
-            if len(content) > MAX_BLOB_BYTES:
-                raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
-    except ClientDisconnect:
-        raise _cut_off() from None
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > MAX_BLOB_BYTES:
+            raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
     try:
         created = await run_in_threadpool(ledger.put_blob, sha256, bytes(content))
     except LedgerError as exc:

@@ -203,7 +203,8 @@ class Ledger:
     # -- ingest --
 
     def ingest(self, site: str, station: str, batch: WireBatch) -> IngestResult:
-        """Check and store a batch, all in this thread (the app checks in its checker pool)."""
+        """Check and store a batch, all in this thread (the app runs `check_body` and then
+        `ingest_checked` itself, to check one batch while the one before is stored)."""
         try:
             checked = precheck(site, station, decode_batch(batch), batch.checkpoint)
         except InvalidBatch as exc:
