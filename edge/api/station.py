@@ -231,39 +231,26 @@ async def stream(websocket: WebSocket) -> None:
             {"type": "hello", "station": hub.hub.station, "journal_size": hub.hub.journal.size}
         )
         receiver = asyncio.ensure_future(_drain(websocket))
-        getter: asyncio.Future[str] | None = None
+        receiver.add_done_callback(lambda _: listener.wake())
         try:
             while not receiver.done():
-                if getter is None:
-                    getter = asyncio.ensure_future(listener.queue.get())
-                waiting: set[asyncio.Future[Any]] = {getter, receiver}
-                done, _ = await asyncio.wait(
-                    waiting,
-                    timeout=STREAM_SESSION_CHECK_S,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if receiver in done:
+                ready = await listener.wait(STREAM_SESSION_CHECK_S)
+                if receiver.done():
                     break
                 # an ended session sees no more: rechecked while idle, and before a message
                 # whenever it may have ended since the last check
-                if not await check.holds(force=getter not in done):
+                if not await check.holds(force=not ready):
                     await _unauthorized(websocket)
                     break
-                if getter not in done:
-                    continue
-                message, getter = getter.result(), None
-                await websocket.send_text(message)
-                while not listener.queue.empty():  # the rest of a burst, without a loop turn
-                    await websocket.send_text(listener.queue.get_nowait())
-                if listener.lagged and listener.queue.empty():
+                for message in listener.take():  # a burst, without a loop turn between
+                    await websocket.send_text(message)
+                if listener.lagged and not listener.pending:  # what was queued, then this
                     await websocket.send_json({"type": "lagged"})
                     break
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             receiver.cancel()
-            if getter is not None:
-                getter.cancel()
             with contextlib.suppress(Exception):
                 await websocket.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,8 +23,47 @@ Message = dict[str, Any]
 
 @dataclass(eq=False)
 class Listener:
-    queue: asyncio.Queue[str]  # JSON text
+    """One screen's messages (JSON text) not yet sent. Used on the event loop's thread."""
+
+    max_backlog: int
+    pending: deque[str] = field(default_factory=deque)
     lagged: bool = False
+    _wakeup: asyncio.Future[None] | None = None
+
+    def push(self, text: str) -> bool:
+        """Queue a message; False (and lagged from now on) when the backlog is full."""
+        if len(self.pending) >= self.max_backlog:
+            self.lagged = True
+            self.wake()
+            return False
+        self.pending.append(text)
+        self.wake()
+        return True
+
+    def wake(self) -> None:
+        """End the current `wait` (a message came, or the screen went away)."""
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def wait(self, within: float) -> bool:
+        """Until there is something to send or `within` seconds pass (or `wake`); True if there is.
+        One future for the wait: a message reaches its screen's task in one loop turn."""
+        if self.pending or self.lagged:
+            return True
+        self._wakeup = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(within):
+                await self._wakeup
+        except TimeoutError:
+            pass
+        finally:
+            self._wakeup = None
+        return bool(self.pending) or self.lagged
+
+    def take(self) -> list[str]:
+        taken = list(self.pending)
+        self.pending.clear()
+        return taken
 
 
 @dataclass
@@ -42,13 +82,8 @@ class Broadcaster:
         """Messages already encoded as JSON objects."""
         for text in texts:
             self.published += 1
-            for listener in list(self._listeners):
-                if listener.lagged:
-                    continue
-                try:
-                    listener.queue.put_nowait(text)
-                except asyncio.QueueFull:
-                    listener.lagged = True
+            for listener in self._listeners:
+                if not listener.lagged and not listener.push(text):
                     self.dropped_listeners += 1
                     log.warning("screen fell %d messages behind; dropping it", self.max_backlog)
 
@@ -58,7 +93,7 @@ class Broadcaster:
 
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[Listener]:
-        listener = Listener(asyncio.Queue(self.max_backlog))
+        listener = Listener(self.max_backlog)
         self._listeners.add(listener)
         try:
             yield listener

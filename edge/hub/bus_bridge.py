@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Awaitable
 from concurrent.futures import Future
@@ -116,8 +117,11 @@ class HubBus:
         self.hub.broadcaster.publish({"type": "device_status", "status": record})
 
     def _on_reading(self, topic: str, payload: bytes) -> Awaitable[None] | None:
-        """Hand the reading to the workflow thread at once, then show it live; the returned
-        awaitable ends (and the message is acknowledged) once its events are committed."""
+        """Hand a custody reading to the workflow thread at once; the returned awaitable ends
+        (and the message is acknowledged) once its events are committed. The screens are shown
+        a reading that is no custody input (a moving weight) at once, a custody reading once the
+        hub has handled it, right after the events it caused: at the moment a scan arrives the
+        workflow thread has the CPU (and the GIL) to itself."""
         try:
             parsed = self.topics.parse(topic)
             model = decode(parsed.kind, payload)
@@ -127,22 +131,30 @@ class HubBus:
             return None
         device = parsed.device_id or "?"
         item = self._as_input(device, model, hashlib.sha256(payload).hexdigest()[:32])
-        handled = None
-        if item is not None:
-            self.stats.readings += 1
-            handled = self.hub.submit(item)  # deduped by the workflow thread
-        live = {"type": "reading", "kind": parsed.kind, "device": device}
-        self.hub.broadcaster.publish({**live, "reading": model.model_dump(mode="json")})
-        if handled is None or item is None:
+        if item is None:
+            self._show(parsed.kind, device, model)
             return None
-        return self._handled(device, item.reading.seq, handled)
+        self.stats.readings += 1
+        handled = self.hub.submit(item)  # deduped by the workflow thread
+        return self._handled(parsed.kind, device, model, item.reading.seq, handled)
 
-    @staticmethod
-    async def _handled(device: str, seq: int | None, handled: Future[Result]) -> None:
+    def _show(self, kind: str, device: str, model: Any) -> None:
+        self.hub.broadcaster.publish_encoded(
+            [
+                f'{{"type":"reading","kind":"{kind}","device":{json.dumps(device)},'
+                f'"reading":{model.model_dump_json()}}}'
+            ]
+        )
+
+    async def _handled(
+        self, kind: str, device: str, model: Any, seq: int | None, handled: Future[Result]
+    ) -> None:
         try:
             await asyncio.wrap_future(handled)
         except WorkflowRefused as exc:  # a reading is never refused; a bug if it is
             log.error("reading refused device=%s seq=%s: %s", device, seq, exc)
+        finally:
+            self._show(kind, device, model)
 
     def _as_input(
         self, device: str, model: Any, digest: str

@@ -120,7 +120,8 @@ class Hub:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     send_command: Callable[[DeviceCommand], None] | None = None
-    on_events: Callable[[list[str]], None] | None = None  # appended events, as stored JSON
+    # appended events, as stored JSON; on the loop, after the screens have been sent them
+    on_events: Callable[[list[str]], None] | None = None
     on_appended: list[Callable[[], None]] = field(default_factory=list)  # called on the loop
     journal: Journal = field(init=False)
     state: HubState = field(init=False)
@@ -330,22 +331,31 @@ class Hub:
         """Every appended event, as stored, to the screens and the bus: encoded once, here."""
         stored = [event.model_dump_json() for event in events]
         if self._loop is not None:
-            messages = [f'{{"type":"event","event":{text}}}' for text in stored]
-            self._loop.call_soon_threadsafe(self._appended, messages)
-        if self.on_events is not None:
-            try:
-                self.on_events(stored)
-            except Exception:
-                log.exception("on_events hook failed")
+            self._loop.call_soon_threadsafe(self._appended, stored)
+        else:  # not started (no screens, nobody waiting on the loop)
+            self._to_bus(stored)
 
-    def _appended(self, messages: list[str]) -> None:
-        """On the loop: tell the screens, then whoever waits for new events (replication)."""
-        self.broadcaster.publish_encoded(messages)
+    def _appended(self, stored: list[str]) -> None:
+        """On the loop: the screens first (their tasks send in the next turn), the rest after."""
+        self.broadcaster.publish_encoded([f'{{"type":"event","event":{text}}}' for text in stored])
+        assert self._loop is not None
+        self._loop.call_soon(self._after_screens, stored)
+
+    def _after_screens(self, stored: list[str]) -> None:
+        """The bus's journal topic, then whoever waits for new events (replication)."""
+        self._to_bus(stored)
         for listener in self.on_appended:
             try:
                 listener()
             except Exception:
                 log.exception("on_appended listener failed")
+
+    def _to_bus(self, stored: list[str]) -> None:
+        if self.on_events is not None:
+            try:
+                self.on_events(stored)
+            except Exception:
+                log.exception("on_events hook failed")
 
     def _manifest_outcome(self, item: ManifestImport) -> Outcome:
         current = self.state.manifest_records()

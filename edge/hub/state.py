@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.journal.events import CustodyEvent, EventType, format_ts
+from edge.wal_checkpoints import WalCheckpointer, defer_checkpoints
 from stations.manifest import ExpectedReturn
 from stations.workflow import ExceptionView, UnitView
 
@@ -77,6 +78,9 @@ class HubState:
         self.path = path
         self._writer = _connect(path)
         self._writer.executescript(_SCHEMA)
+        defer_checkpoints(self._writer)
+        self._checkpointer = WalCheckpointer(path)
+        self._checkpointer.start()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -86,6 +90,7 @@ class HubState:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+        self._checkpointer.close()
         self._writer.close()
 
     # -- connections --
@@ -109,6 +114,7 @@ class HubState:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._checkpointer.committed()
 
     # -- applying the journal --
 

@@ -60,19 +60,26 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 def _find_secret_key(value: Any, path: str = "payload") -> str | None:
+    """Where in `value` a key names a secret (`payload.a.b[2].pin`), or None. The path is only
+    spelled out for a find: every draft's payload goes through here."""
     if isinstance(value, dict):
         for key, inner in value.items():
             if str(key).lower() in SECRET_KEYS:
                 return f"{path}.{key}"
-            found = _find_secret_key(inner, f"{path}.{key}")
-            if found:
-                return found
+            if isinstance(inner, dict | list):
+                found = _find_secret_key(inner, "")
+                if found is not None:
+                    return f"{path}.{key}{found}"
     elif isinstance(value, list):
         for i, inner in enumerate(value):
-            found = _find_secret_key(inner, f"{path}[{i}]")
-            if found:
-                return found
+            if isinstance(inner, dict | list):
+                found = _find_secret_key(inner, "")
+                if found is not None:
+                    return f"{path}[{i}]{found}"
     return None
+
+
+_KNOWN_TYPES = frozenset(t.value for t in EventType)
 
 
 class EventDraft(BaseModel):
@@ -90,10 +97,9 @@ class EventDraft(BaseModel):
     @field_validator("type", mode="before")
     @classmethod
     def _known_type(cls, value: object) -> object:
-        known = {t.value for t in EventType}
-        if isinstance(value, str) and value not in known:
+        if isinstance(value, str) and value not in _KNOWN_TYPES:
             raise ValueError(
-                f"unknown event type {value!r}; known types: {', '.join(sorted(known))}"
+                f"unknown event type {value!r}; known types: {', '.join(sorted(_KNOWN_TYPES))}"
             )
         return value
 

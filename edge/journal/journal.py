@@ -50,6 +50,7 @@ from edge.journal.note import (
 )
 from edge.journal.reader import JournalReader, event_from_row
 from edge.journal.schema import connect, migrate, translate
+from edge.wal_checkpoints import WalCheckpointer, defer_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,10 @@ class Journal:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = _acquire_lock(data_dir / LOCK_FILE)
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: WalCheckpointer | None = None
         try:
             self._conn = connect(self.path)
+            defer_checkpoints(self._conn)
             quick = self._conn.execute("PRAGMA quick_check").fetchone()[0]
             if quick != "ok":
                 raise translate(sqlite3.DatabaseError(quick), self.path)
@@ -177,6 +180,8 @@ class Journal:
             self._check_key()
             self.blobs = BlobStore(data_dir / "blobs")
             self._state = self._startup_check()
+            self._checkpointer = WalCheckpointer(self.path)
+            self._checkpointer.start()
         except BaseException:
             self._release()
             raise
@@ -391,6 +396,9 @@ class Journal:
         return leaf
 
     def _release(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -607,6 +615,8 @@ class Journal:
                         "INSERT INTO checkpoints VALUES (?, ?, ?, ?)", checkpoint_rows
                     )
                 self._conn.execute("COMMIT")
+                if self._checkpointer is not None:
+                    self._checkpointer.committed()
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")

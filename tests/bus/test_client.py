@@ -151,6 +151,45 @@ def test_handler_that_raises_does_not_stop_later_messages(broker: RunningBroker)
     run(scenario())
 
 
+def test_a_subscription_made_later_gets_topics_that_already_flowed(broker: RunningBroker) -> None:
+    """Each topic's matching subscriptions are remembered; a new subscription must count."""
+
+    async def scenario() -> None:
+        first: list[str] = []
+        later: list[str] = []
+        hub = BusClient(broker.config("hub"), broker.topics)
+        hub.subscribe(broker.topics.all_devices, lambda topic, model: first.append(model.code))
+        hub.start()
+        assert await hub.wait_connected(WAIT)
+        await asyncio.sleep(0.2)
+        driver = BusClient(broker.config("drivers"), broker.topics)
+        driver.start()
+        assert await driver.wait_connected(WAIT)
+        topic = broker.topics.reading("s1", "scan")
+        other = broker.topics.reading("s2", "scan")
+        driver.publish(topic, scan_payload("A")(1), qos=1)
+        driver.publish(other, scan_payload("X")(1), qos=1)
+        for _ in range(100):
+            if len(first) == 2:
+                break
+            await asyncio.sleep(0.05)
+        hub.subscribe(topic, lambda topic, model: later.append(model.code))
+        await asyncio.sleep(0.2)  # SUBACK
+        driver.publish(topic, scan_payload("B")(2), qos=1)
+        driver.publish(other, scan_payload("Y")(2), qos=1)
+        for _ in range(100):
+            if "Y" in first and later:
+                break
+            await asyncio.sleep(0.05)
+        # (Mosquitto sends a message once per matching subscription: B may come twice)
+        assert list(dict.fromkeys(first)) == ["A", "X", "B", "Y"]
+        assert set(later) == {"B"}  # only its own topic, and only from now on
+        await driver.stop()
+        await hub.stop()
+
+    run(scenario())
+
+
 def test_acl_refuses_cross_station_and_journal_publish(
     broker: RunningBroker, tmp_path: Path
 ) -> None:

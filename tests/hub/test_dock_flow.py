@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from edge.journal import JOURNAL_FILE, JournalReader
+from tests.api.test_stream import receive_within
 from tests.broker import RunningBroker
 from tests.hub.live import LiveStation, live_station, wait_for
 
@@ -263,3 +264,37 @@ def _journal(station: LiveStation) -> list[dict[str, Any]]:
 def _devices_online_as(station: LiveStation) -> bool:
     statuses = station.client.app.state.services.bus.devices  # type: ignore[attr-defined]
     return bool(statuses.get("dock-scanner", {}).get("state") == "online")
+
+
+def _message(message: dict[str, Any]) -> str:
+    if message["type"] == "event":
+        return f"event:{message['event']['type']}"
+    if message["type"] == "reading":
+        live = message["kind"] == "weight" and not message["reading"]["accepted"]
+        return f"reading:{message['kind']}" + (":live" if live else "")
+    return str(message["type"])
+
+
+def _until(ws: Any, last: str) -> list[str]:
+    seen: list[str] = []
+    while last not in seen:
+        seen.append(_message(receive_within(ws)))
+    return seen
+
+
+def test_screens_see_live_weights_at_once_and_custody_readings_after_their_events(
+    dock: LiveStation,
+) -> None:
+    assert dock.scanner is not None and dock.scale is not None
+    with dock.client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"token": dock.tokens["BADGE-OLGA"]})
+        assert receive_within(ws)["type"] == "hello"
+        dock.scanner.scan("1Z999AA10123456784")
+        seen = _until(ws, "reading:scan")
+        assert "event:label.scanned" in seen
+        assert seen.index("event:label.scanned") < seen.index("reading:scan"), seen
+        dock.scale.place("398.5")
+        seen = _until(ws, "reading:weight")  # the accepted (custody) weight
+        assert "reading:weight:live" in seen, seen  # the scale settling, shown as it moves
+        assert seen.index("reading:weight:live") < seen.index("event:package.weighed"), seen
+        assert seen.index("event:package.weighed") < seen.index("reading:weight"), seen

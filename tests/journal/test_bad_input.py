@@ -113,3 +113,31 @@ def test_secrets_never_enter_the_journal() -> None:
                 "payload": {"operator": {"pin": "4321"}},
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("payload", "where"),
+    [
+        ({"Token": "x"}, "payload.Token"),
+        (
+            {"steps": [{"ok": True}, {"tool": {"password": "x"}}]},
+            r"payload.steps\[1\].tool.password",
+        ),
+        ({"a": [[1, {"secret": 2}]]}, r"payload.a\[0\]\[1\].secret"),
+    ],
+)
+def test_a_secret_is_found_however_deep_and_named_by_its_path(
+    payload: dict[str, object], where: str
+) -> None:
+    with pytest.raises(ValidationError, match=f"{where} looks like a secret"):
+        EventDraft.model_validate(
+            {"type": "photo.captured", "subject": "RET-1", "operator": "op-1", "payload": payload}
+        )
+
+
+def test_a_payload_without_secrets_passes_however_deep() -> None:
+    payload = {"steps": [{"ok": True}, {"tool": {"name": "x", "pins_checked": [1, 2]}}]}
+    draft = EventDraft.model_validate(
+        {"type": "photo.captured", "subject": "RET-1", "operator": "op-1", "payload": payload}
+    )
+    assert draft.payload == payload

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import biip
 import pytest
 
+from drivers.codes import interpret
 from drivers.scanner import ScanError, ScannerOutput, read_line
 
 GS = "\x1d"
@@ -46,3 +48,29 @@ def test_human_input_is_flagged_not_a_scan() -> None:
 def test_unusable_reads_become_errors(raw: bytes, reason: str) -> None:
     out = read_line(raw, "scanner")
     assert isinstance(out, ScanError) and reason in out.reason and out.raw == raw
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "1ZRT0000000123",  # a parcel label, sent as GS1-128 by a misconfigured scanner
+        "A0109501234567891",
+        "\x1dX1",
+        "0",
+        "9",
+        "0109501234567891",
+        "\x1d0109501234567891",
+        "00012345678901234568",
+        "10LOT42\x1d21SER7",
+        "99ANYTHING",
+    ],
+)
+def test_gs1_parsing_agrees_with_biip_on_what_is_an_element_string(data: str) -> None:
+    """What is not read as GS1 (no AI's digits first) is what biip itself refuses."""
+    for read in ("]C1" + data, data) if GS in data else ("]C1" + data,):
+        try:
+            message = biip.parse(read).gs1_message
+            expected = {e.ai.ai: e.value for e in message.element_strings} if message else {}
+        except biip.ParseError:
+            expected = {}
+        assert interpret(read.encode()).gs1 == expected, read
