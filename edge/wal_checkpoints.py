@@ -43,6 +43,7 @@ class WalCheckpointer:
     poll_s: float = 0.05
     checkpoints: int = 0
     failures: int = 0
+    _failing: bool = False  # since the last checkpoint that worked
     _commits: int = 0  # since the last checkpoint (written by the writer, read here)
     _last_commit: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -84,9 +85,14 @@ class WalCheckpointer:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error as exc:
                     self.failures += 1
-                    log.warning("WAL checkpoint of %s failed (retried later): %s", self.path, exc)
+                    level = logging.DEBUG if self._failing else logging.WARNING  # once a streak
+                    log.log(level, "WAL checkpoint of %s failed (retried): %s", self.path, exc)
+                    self._failing = True
                     self._stop.wait(1.0)
                     continue
+                if self._failing:
+                    log.info("WAL checkpoint of %s works again", self.path)
+                    self._failing = False
                 self._commits -= counted
                 self.checkpoints += 1
         finally:

@@ -242,7 +242,7 @@ async def stream(websocket: WebSocket) -> None:
                 if not await check.holds(force=not ready):
                     await _unauthorized(websocket)
                     break
-                for message in listener.take():  # a burst, without a loop turn between
+                while (message := listener.next()) is not None:  # a burst, no loop turn
                     await websocket.send_text(message)
                 if listener.lagged and not listener.pending:  # what was queued, then this
                     await websocket.send_json({"type": "lagged"})

@@ -60,10 +60,9 @@ class Listener:
             self._wakeup = None
         return bool(self.pending) or self.lagged
 
-    def take(self) -> list[str]:
-        taken = list(self.pending)
-        self.pending.clear()
-        return taken
+    def next(self) -> str | None:
+        """The oldest message not yet sent (its backlog slot is free from now on), or None."""
+        return self.pending.popleft() if self.pending else None
 
 
 @dataclass

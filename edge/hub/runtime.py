@@ -143,8 +143,13 @@ class Hub:
         self.journal = Journal(self.data_dir, site=station.site, station=station.station)
         try:
             self.state = HubState(self.data_dir / HUB_FILE)
+        except BaseException:
+            self.journal.close()
+            raise
+        try:
             self._catch_up()
         except BaseException:
+            self.state.close()  # its checkpoint thread too
             self.journal.close()
             raise
 

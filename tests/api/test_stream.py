@@ -13,6 +13,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from edge.api import station as station_api
+from edge.hub.broadcast import Listener
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
 from tests.api.conftest import MANIFEST, Station
 
@@ -195,3 +196,15 @@ def test_a_screen_that_falls_behind_gets_what_was_queued_then_lagged(station: St
             receive_within(ws)
     assert hub.broadcaster.dropped_listeners == 1
     assert hub.broadcaster.listeners == 0
+
+
+def test_a_backlog_slot_frees_only_as_its_message_is_sent() -> None:
+    """A screen that takes one message frees one slot: it can never be more than the backlog
+    behind without being told it lagged."""
+    listener = Listener(max_backlog=3)
+    assert all(listener.push(str(n)) for n in range(3))
+    assert listener.next() == "0"  # being sent
+    assert listener.push("3")
+    assert not listener.push("4")
+    assert listener.lagged
+    assert [listener.next() for _ in range(4)] == ["1", "2", "3", None]

@@ -80,6 +80,9 @@ def test_custody_scan_reaches_subscriber_and_leaves_outbox(
         outbox = Outbox(tmp_path / "outbox.sqlite")
         driver = BusClient(broker.config("drivers"), broker.topics, outbox=outbox)
         driver.start()
+        # connected first: two readings published during the connect can overtake each other
+        # (paho sends the second with the CONNECT, the first only after the CONNACK)
+        assert await driver.wait_connected(WAIT)
         topic = broker.topics.reading("dock-scanner", "scan")
         first = await driver.publish_custody("dock-scanner", topic, scan_payload("RET-1"))
         second = await driver.publish_custody("dock-scanner", topic, scan_payload("RET-2"))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 from edge.bus.client import BusConfig
 from edge.hub.bus_bridge import HubBus
 from edge.hub.runtime import Hub, ManifestImport, SignIn
+from edge.hub.state import HUB_FILE
 from edge.journal import JOURNAL_FILE, JournalReader
 from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
@@ -287,3 +291,68 @@ def test_a_label_cannot_move_silently_to_another_return(tmp_path: Path) -> None:
             await hub.stop()
 
     asyncio.run(main())
+
+
+def _alone(path: Path, scratch: Path, sql: str) -> int:
+    """A count from a database file by itself, without its WAL: what checkpoints copied."""
+    copy = scratch / f"alone-{path.name}"
+    shutil.copyfile(path, copy)
+    conn = sqlite3.connect(copy)
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_the_journal_and_hub_db_are_checkpointed_in_the_pause_after_work(tmp_path: Path) -> None:
+    """Wiring: both writers count their commits, and their checkpointers copy the WAL into the
+    database files once the station pauses (no COMMIT of theirs does it: far below 4000 pages)."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            for _ in range(110):  # 110 commits, one event each
+                await sign_in(hub)
+            size = hub.journal.size
+            for _ in range(100):
+                checkpointers = (hub.journal._checkpointer, hub.state._checkpointer)
+                if all(c is not None and c.checkpoints >= 1 for c in checkpointers):
+                    break
+                await asyncio.sleep(0.05)
+            scratch = tmp_path / "scratch"
+            scratch.mkdir()
+            events = _alone(hub.journal.path, scratch, "SELECT count(*) FROM events")
+            applied = _alone(
+                hub.state.path, scratch, "SELECT value FROM meta WHERE key = 'applied_seq'"
+            )
+            assert (events, applied) == (size, size)
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_a_hub_db_of_another_journal_is_refused_and_leaves_no_thread_behind(
+    tmp_path: Path,
+) -> None:
+    async def first() -> None:
+        hub = make_hub(tmp_path / "a")
+        hub.start()
+        try:
+            await sign_in(hub)
+        finally:
+            await hub.stop()
+
+    (tmp_path / "a").mkdir()
+    asyncio.run(first())
+    (tmp_path / "b" / "data").mkdir(parents=True)
+    shutil.copyfile(tmp_path / "a" / "data" / HUB_FILE, tmp_path / "b" / "data" / HUB_FILE)
+
+    def ours() -> list[str]:
+        return sorted(t.name for t in threading.enumerate() if t.name.startswith("checkpoint-"))
+
+    before = ours()
+    with pytest.raises(RuntimeError, match="belongs to another journal"):
+        make_hub(tmp_path / "b")
+    assert ours() == before
