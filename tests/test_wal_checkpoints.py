@@ -7,6 +7,8 @@ import logging
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,22 @@ def commit_rows(
         conn.execute("INSERT INTO rows VALUES (?, ?)", (n, bytes(3000)))  # about a page each
         if checkpointer is not None:
             checkpointer.committed()
+
+
+@contextmanager
+def checkpointed(
+    path: Path, *, every: int, quiet_s: float
+) -> Iterator[tuple[sqlite3.Connection, WalCheckpointer]]:
+    """A deferred writer and its running checkpointer, both closed after."""
+    conn = writer(path)
+    defer_checkpoints(conn)
+    checkpointer = WalCheckpointer(path, every=every, quiet_s=quiet_s, poll_s=0.01)
+    checkpointer.start()
+    try:
+        yield conn, checkpointer
+    finally:
+        checkpointer.close()
+        conn.close()
 
 
 def rows_in_main_file(path: Path, scratch: Path) -> int:
@@ -63,29 +81,19 @@ def test_without_deferral_a_commit_past_1000_pages_checkpoints_itself(tmp_path: 
 
 def test_a_deferred_writer_leaves_the_copy_to_the_checkpointer(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
-    conn = writer(path)
-    defer_checkpoints(conn)
-    commit_rows(conn, 0, 1200)  # past SQLite's 1000 pages, below the backstop
-    assert BACKSTOP_PAGES > 1200
-    assert rows_in_main_file(path, tmp_path) == 0, "the writer's COMMIT checkpointed"
-    checkpointer = WalCheckpointer(path, every=100, poll_s=0.01)
-    checkpointer.start()
-    try:
-        checkpointer._commits = 1200  # as if it had been counting all along
+    with checkpointed(path, every=100, quiet_s=0.005) as (conn, checkpointer):
+        commit_rows(conn, 0, 1200)  # past SQLite's 1000 pages, below the backstop; uncounted
+        assert BACKSTOP_PAGES > 1200
+        assert rows_in_main_file(path, tmp_path) == 0, "the writer's COMMIT checkpointed"
+        assert checkpointer.checkpoints == 0
+        checkpointer._commits = 1200  # now it learns of them
         assert wait_until(lambda: checkpointer.checkpoints >= 1)
         assert rows_in_main_file(path, tmp_path) == 1200
-    finally:
-        checkpointer.close()
-        conn.close()
 
 
 def test_it_waits_for_enough_commits_and_a_pause(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
-    conn = writer(path)
-    defer_checkpoints(conn)
-    checkpointer = WalCheckpointer(path, every=50, quiet_s=1.0, poll_s=0.01)
-    checkpointer.start()
-    try:
+    with checkpointed(path, every=50, quiet_s=1.0) as (conn, checkpointer):
         commit_rows(conn, 0, 49, checkpointer)
         time.sleep(1.3)
         assert checkpointer.checkpoints == 0  # quiet, but too few commits
@@ -99,24 +107,14 @@ def test_it_waits_for_enough_commits_and_a_pause(tmp_path: Path) -> None:
         assert checkpointer.checkpoints == 0
         assert wait_until(lambda: checkpointer.checkpoints == 1, 5.0)  # the pause
         assert rows_in_main_file(path, tmp_path) == n
-    finally:
-        checkpointer.close()
-        conn.close()
 
 
 def test_a_writer_that_never_pauses_is_checkpointed_all_the_same(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
-    conn = writer(path)
-    defer_checkpoints(conn)
-    checkpointer = WalCheckpointer(path, every=20, quiet_s=60.0, poll_s=0.01)
-    checkpointer.start()
-    try:
+    with checkpointed(path, every=20, quiet_s=60.0) as (conn, checkpointer):
         commit_rows(conn, 0, 10 * 20, checkpointer)
         assert wait_until(lambda: checkpointer.checkpoints >= 1)
         assert rows_in_main_file(path, tmp_path) >= 200
-    finally:
-        checkpointer.close()
-        conn.close()
 
 
 def test_a_full_disk_fails_the_checkpoint_loses_nothing_and_it_retries(

@@ -72,6 +72,14 @@ async def listener(
     return client, got
 
 
+async def plain_driver(broker: RunningBroker) -> BusClient:
+    """A driver-side client without an outbox, connected."""
+    driver = BusClient(broker.config("drivers"), broker.topics)
+    driver.start()
+    assert await driver.wait_connected(WAIT)
+    return driver
+
+
 def test_custody_scan_reaches_subscriber_and_leaves_outbox(
     broker: RunningBroker, tmp_path: Path
 ) -> None:
@@ -137,9 +145,7 @@ def test_handler_that_raises_does_not_stop_later_messages(broker: RunningBroker)
         hub.start()
         assert await hub.wait_connected(WAIT)
         await asyncio.sleep(0.2)
-        driver = BusClient(broker.config("drivers"), broker.topics)
-        driver.start()
-        assert await driver.wait_connected(WAIT)
+        driver = await plain_driver(broker)
         for i, code in enumerate(["A", "BOOM", "B"], start=1):
             driver.publish(broker.topics.reading("s1", "scan"), scan_payload(code)(i), qos=1)
         for _ in range(100):
@@ -158,32 +164,20 @@ def test_a_subscription_made_later_gets_topics_that_already_flowed(broker: Runni
     """Each topic's matching subscriptions are remembered; a new subscription must count."""
 
     async def scenario() -> None:
-        first: list[str] = []
         later: list[str] = []
-        hub = BusClient(broker.config("hub"), broker.topics)
-        hub.subscribe(broker.topics.all_devices, lambda topic, model: first.append(model.code))
-        hub.start()
-        assert await hub.wait_connected(WAIT)
-        await asyncio.sleep(0.2)
-        driver = BusClient(broker.config("drivers"), broker.topics)
-        driver.start()
-        assert await driver.wait_connected(WAIT)
+        hub, got = await listener(broker, broker.topics.all_devices)
+        driver = await plain_driver(broker)
         topic = broker.topics.reading("s1", "scan")
         other = broker.topics.reading("s2", "scan")
         driver.publish(topic, scan_payload("A")(1), qos=1)
         driver.publish(other, scan_payload("X")(1), qos=1)
-        for _ in range(100):
-            if len(first) == 2:
-                break
-            await asyncio.sleep(0.05)
+        first = [(await asyncio.wait_for(got.get(), WAIT))[1].code for _ in range(2)]
         hub.subscribe(topic, lambda topic, model: later.append(model.code))
         await asyncio.sleep(0.2)  # SUBACK
         driver.publish(topic, scan_payload("B")(2), qos=1)
         driver.publish(other, scan_payload("Y")(2), qos=1)
-        for _ in range(100):
-            if "Y" in first and later:
-                break
-            await asyncio.sleep(0.05)
+        while "Y" not in first:
+            first.append((await asyncio.wait_for(got.get(), WAIT))[1].code)
         # (Mosquitto sends a message once per matching subscription: B may come twice)
         assert list(dict.fromkeys(first)) == ["A", "X", "B", "Y"]
         assert set(later) == {"B"}  # only its own topic, and only from now on
