@@ -242,7 +242,9 @@ async def stream(websocket: WebSocket) -> None:
                 if not await check.holds(force=not ready):
                     await _unauthorized(websocket)
                     break
-                while (message := listener.next()) is not None:  # a burst, no loop turn
+                # what is queued now, without a loop turn between; what comes meanwhile waits
+                # for the next burst, after the next session check
+                for message in listener.burst():
                     await websocket.send_text(message)
                 if listener.lagged and not listener.pending:  # what was queued, then this
                     await websocket.send_json({"type": "lagged"})

@@ -117,6 +117,9 @@ class BusClient:
     # counter, so an on_publish for a mid is only a PUBACK of ours if our message says published.
     _in_flight: dict[int, tuple[EntryKey, mqtt.MQTTMessageInfo]] = field(default_factory=dict)
     _acks: list[tuple[EntryKey, ReasonCode | None]] = field(default_factory=list)
+    # Custody readings kept back while not connected, in the order they were read; sent once
+    # the connection is up (paho would send one made while it reconnects ahead of them).
+    _held: dict[EntryKey, OutboxEntry] = field(default_factory=dict)
     _loop: asyncio.AbstractEventLoop | None = None
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -204,6 +207,7 @@ class BusClient:
                 log.error("outbox sweep failed: %s", exc)
                 pending = []
             flying = {key for key, _ in self._in_flight.values()} | self._settling
+            flying |= self._held.keys()
             stray = [entry for entry in pending if entry.key not in flying]
             if stray and not self._stopping:
                 verb = "replaying" if first else "re-sending"
@@ -269,9 +273,10 @@ class BusClient:
     def send_custody(
         self, device_id: str, topic: str, payload_for_seq: Callable[[int], bytes]
     ) -> tuple[OutboxEntry, asyncio.Future[None]]:
-        """Publish QoS 1 now, until PUBACK, while the outbox stores the reading off the loop (in
-        order). The reading is safe once either has happened, so the fsync does not delay it.
-        Call on the loop; the future says whether the outbox kept it."""
+        """Publish QoS 1 now (while not connected: as soon as the connection is up, in order),
+        until PUBACK, while the outbox stores the reading off the loop (in order). The reading is
+        safe once either has happened, so the fsync does not delay it. Call on the loop; the
+        future says whether the outbox kept it."""
         if self.outbox is None or self._outbox_writer is None or self._loop is None:
             raise RuntimeError("send_custody needs an outbox and a started client")
         entry = self.outbox.next_entry(device_id, topic, payload_for_seq)
@@ -280,6 +285,9 @@ class BusClient:
         return entry, stored
 
     def _publish_entry(self, entry: OutboxEntry) -> None:
+        if not self.stats.connected:  # until `_connected_now`, on this loop, sends it in order
+            self._held.setdefault(entry.key, entry)
+            return
         info = self._client.publish(entry.topic, entry.payload, qos=1)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             log.warning(
@@ -356,6 +364,14 @@ class BusClient:
             self.config.port,
             session_present,
         )
+        # After what paho re-sends by itself (sent before it told us of the CONNACK), and
+        # before any reading that comes from now on.
+        held, self._held = list(self._held.values()), {}
+        for entry in held:
+            try:
+                self._publish_entry(entry)
+            except Exception:  # one entry must not keep the others back; the sweep retries it
+                log.exception("outbox entry device=%s seq=%d not sent", entry.device_id, entry.seq)
 
     def _failed(self, reason: str) -> None:
         self.stats.last_error = reason

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,9 +60,11 @@ class Listener:
             self._wakeup = None
         return bool(self.pending) or self.lagged
 
-    def next(self) -> str | None:
-        """The oldest message not yet sent (its backlog slot is free from now on), or None."""
-        return self.pending.popleft() if self.pending else None
+    def burst(self) -> Iterator[str]:
+        """The messages queued now, oldest first, each taken (its backlog slot freed) as it is
+        reached; what comes meanwhile is left for the next burst."""
+        for _ in range(len(self.pending)):
+            yield self.pending.popleft()
 
 
 @dataclass

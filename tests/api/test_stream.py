@@ -3,9 +3,12 @@ journal event as it is appended, with the seq the journal API reports."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +16,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from edge.api import station as station_api
-from edge.hub.broadcast import Listener
+from edge.hub.broadcast import Broadcaster, Listener
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
 from tests.api.conftest import MANIFEST, Station
 
@@ -203,8 +206,71 @@ def test_a_backlog_slot_frees_only_as_its_message_is_sent() -> None:
     behind without being told it lagged."""
     listener = Listener(max_backlog=3)
     assert all(listener.push(str(n)) for n in range(3))
-    assert listener.next() == "0"  # being sent
+    burst = listener.burst()
+    assert next(burst) == "0"  # being sent
     assert listener.push("3")
     assert not listener.push("4")
     assert listener.lagged
-    assert [listener.next() for _ in range(4)] == ["1", "2", "3", None]
+    assert list(burst) == ["1", "2"]  # what was queued when the burst began
+    assert list(listener.burst()) == ["3"]
+
+
+class _SlowScreen:
+    """The stream's side of a WebSocket whose screen reads slowly: each send waits, as uvicorn's
+    does while the transport is paused."""
+
+    def __init__(self, services: object) -> None:
+        self.app = SimpleNamespace(state=SimpleNamespace(services=services))
+        self.sent: list[dict[str, Any]] = []
+        self._hello = json.dumps({"token": "t"})
+
+    async def accept(self) -> None:
+        pass
+
+    async def receive_text(self) -> str:
+        if self._hello:
+            hello, self._hello = self._hello, ""
+            return hello
+        await asyncio.Event().wait()  # the screen never says more
+        return ""
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+
+    async def send_text(self, message: str) -> None:
+        await asyncio.sleep(0.002)
+        self.sent.append(json.loads(message))
+
+    async def close(self, code: int = 1000) -> None:
+        pass
+
+
+def test_a_slow_screen_is_cut_off_at_sign_out_however_busy_the_stream() -> None:
+    """Messages keep coming faster than the screen reads: each burst still ends with what was
+    queued when it began, so the session is checked between bursts, not never."""
+
+    class Operators:
+        generation, revoked = 0, False
+
+        def authenticate(self, token: str, now: datetime) -> object:
+            return None if self.revoked else SimpleNamespace(expires_at=now + timedelta(hours=1))
+
+    async def main() -> list[dict[str, Any]]:
+        operators, broadcaster = Operators(), Broadcaster()
+        hub = SimpleNamespace(station="s", journal=SimpleNamespace(size=0), broadcaster=broadcaster)
+        screen = _SlowScreen(SimpleNamespace(operators=operators, hub=hub))
+        task = asyncio.ensure_future(station_api.stream(screen))  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)
+        for n in range(600):
+            if n == 200:  # a sign-out through this hub
+                operators.revoked, operators.generation = True, 1
+            broadcaster.publish({"type": "reading", "n": n})
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        return screen.sent
+
+    sent = asyncio.run(main())
+    assert {"type": "error", "error": "unauthorized"} in sent
+    late = [m["n"] for m in sent if m.get("type") == "reading" and m["n"] >= 200]
+    assert len(late) < 100, f"{len(late)} messages published after the sign-out reached the screen"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.bus import BusClient, BusConfig, Outbox, Topics
+from edge.bus.broker import free_port
 from edge.bus.payloads import Scan, now
 from tests.broker import RunningBroker
 
@@ -63,6 +64,75 @@ async def _silent_broker(reader: asyncio.StreamReader, writer: asyncio.StreamWri
                 await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
+
+
+async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = (await reader.readexactly(1))[0]
+    multiplier, length = 1, 0
+    while True:
+        byte = (await reader.readexactly(1))[0]
+        length += (byte & 127) * multiplier
+        multiplier *= 128
+        if not byte & 128:
+            break
+    return head, await reader.readexactly(length)
+
+
+def _slow_connack_broker(
+    published: list[str], connack_after: float
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
+    """Answers CONNECT only after `connack_after` seconds; records each PUBLISH's scan code in
+    the order it came on the wire, and acknowledges it."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head, _ = await _read_packet(reader)
+            assert head >> 4 == 1  # CONNECT
+            await asyncio.sleep(connack_after)
+            writer.write(bytes([0x20, 3, 0, 0, 0]))  # CONNACK: success, no properties
+            while True:
+                head, body = await _read_packet(reader)
+                if head >> 4 == 3:  # PUBLISH, QoS 1: topic, packet id, properties, payload
+                    topic_end = 2 + int.from_bytes(body[:2], "big")
+                    mid = body[topic_end : topic_end + 2]
+                    props = topic_end + 2
+                    published.append(json.loads(body[props + 1 + body[props] :])["code"])
+                    writer.write(bytes([0x40, 2]) + mid)  # PUBACK
+                elif head >> 4 == 12:  # PINGREQ
+                    writer.write(bytes([0xD0, 0]))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+
+    return serve
+
+
+def test_readings_go_out_in_their_order_across_a_reconnect(tmp_path: Path) -> None:
+    """A reading kept while the broker was away, and one made while the client reconnects (its
+    socket open, the CONNACK not yet back), reach the broker in the order they were read. Paho
+    alone sends the second at once and the first only after the CONNACK."""
+
+    async def scenario() -> None:
+        published: list[str] = []
+        port = free_port()
+        topics = Topics("ams-1", "dock-1")
+        outbox = Outbox(tmp_path / "outbox.sqlite")
+        config = BusConfig("127.0.0.1", port, "d", "drivers", "pw", reconnect_min_s=1)
+        driver = BusClient(config, topics, outbox)
+        topic = topics.reading("s", "scan")
+        driver.start()  # nothing listens on the port yet: refused, retried in a second
+        await asyncio.sleep(0.2)
+        await driver.publish_custody("s", topic, scan("FIRST"))
+        server = await asyncio.start_server(_slow_connack_broker(published, 0.5), "127.0.0.1", port)
+        assert await until(lambda: driver._client.socket() is not None, 5)  # CONNECT sent
+        await driver.publish_custody("s", topic, scan("SECOND"))
+        assert await driver.wait_connected(5)
+        assert await until(lambda: len(published) >= 2)
+        assert published == ["FIRST", "SECOND"]
+        assert await until(lambda: outbox.stats().pending == 0)
+        await driver.stop()
+        server.close()
+
+    run(scenario())
 
 
 def test_qos0_traffic_reusing_a_mid_never_acknowledges_a_custody_reading(tmp_path: Path) -> None:

@@ -61,7 +61,9 @@ def _biip_gs1(read: str) -> dict[str, str]:
 
 
 # digits, letters that appear in labels, separators and whitespace, in any order
-_LABELISH = st.text(alphabet="0123456789017AZx \t\n\x1d", min_size=1, max_size=24)
+_LABELISH = st.text(
+    alphabet="0123456789017AZx \t\n\x1c\x1d\x1e\x1f\x85\xa0\u2003\u3000٣", min_size=1, max_size=24
+)
 
 
 @settings(max_examples=600, deadline=None)
@@ -72,6 +74,7 @@ _LABELISH = st.text(alphabet="0123456789017AZx \t\n\x1d", min_size=1, max_size=2
 @example(data="\x1d 0109501234567891", aim="")
 @example(data="\t0109501234567891", aim="]C1")
 @example(data="10LOT42\x1d21SER7", aim="]C1")
+@example(data="\xa00109501234567891", aim="]C1")  # a no-break space, which biip strips too
 def test_gs1_parsing_agrees_with_biip(data: str, aim: str) -> None:
     """What is not read as GS1 is what biip itself refuses (the shortcut skips only data that
     cannot start with an AI)."""
