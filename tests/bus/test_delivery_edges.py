@@ -39,33 +39,6 @@ async def until(condition: Callable[[], bool], within: float = WAIT) -> bool:
     return True
 
 
-async def _silent_broker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Accepts the MQTT v5 connection and reads everything, but never sends a PUBACK."""
-
-    async def packet() -> int:
-        head = (await reader.readexactly(1))[0]
-        multiplier, length = 1, 0
-        while True:
-            byte = (await reader.readexactly(1))[0]
-            length += (byte & 127) * multiplier
-            multiplier *= 128
-            if not byte & 128:
-                break
-        await reader.readexactly(length)
-        return head >> 4
-
-    try:
-        assert await packet() == 1  # CONNECT
-        writer.write(bytes([0x20, 3, 0, 0, 0]))  # CONNACK: success, no properties
-        await writer.drain()
-        while True:
-            if await packet() == 12:  # PINGREQ
-                writer.write(bytes([0xD0, 0]))
-                await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-
-
 async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = (await reader.readexactly(1))[0]
     multiplier, length = 1, 0
@@ -76,6 +49,22 @@ async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
         if not byte & 128:
             break
     return head, await reader.readexactly(length)
+
+
+async def _silent_broker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accepts the MQTT v5 connection and reads everything, but never sends a PUBACK."""
+    try:
+        head, _ = await _read_packet(reader)
+        assert head >> 4 == 1  # CONNECT
+        writer.write(bytes([0x20, 3, 0, 0, 0]))  # CONNACK: success, no properties
+        await writer.drain()
+        while True:
+            head, _ = await _read_packet(reader)
+            if head >> 4 == 12:  # PINGREQ
+                writer.write(bytes([0xD0, 0]))
+                await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
 
 
 def _slow_connack_broker(

@@ -9,6 +9,8 @@ import hashlib
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -55,24 +57,25 @@ def fast(replicator: Replicator) -> Replicator:
     return replicator
 
 
-async def run_until_caught_up(replicator: Replicator, journal: Journal, within: float) -> None:
+@asynccontextmanager
+async def running(replicator: Replicator, client: UpstreamClient) -> AsyncIterator[None]:
+    """The replicator runs in the background meanwhile; then it stops and the client closes."""
     stop = asyncio.Event()
     task = asyncio.ensure_future(replicator.run(stop))
     try:
-        await until(lambda: replicator.stats.upstream_size == journal.size, within)
+        yield
     finally:
         stop.set()
         await task
+        await client.close()
 
 
 def catch_up(replicator: Replicator, client: UpstreamClient, journal: Journal) -> None:
     """Run the replicator until the upstream holds the whole journal, then close the client."""
 
     async def scenario() -> None:
-        try:
-            await run_until_caught_up(fast(replicator), journal, 60)
-        finally:
-            await client.close()
+        async with running(fast(replicator), client):
+            await until(lambda: replicator.stats.upstream_size == journal.size, 60)
 
     asyncio.run(scenario())
 
@@ -109,9 +112,7 @@ def test_upstream_killed_mid_transfer_then_restarted(
             fast(replicator)
 
             async def scenario() -> None:
-                stop = asyncio.Event()
-                task = asyncio.ensure_future(replicator.run(stop))
-                try:
+                async with running(replicator, client):
                     await until(lambda: replicator.stats.upstream_size > 0, 30)
                     upstream.kill()  # batches are flowing: on the wire or in a transaction
                     await until(lambda: replicator.stats.status == "away", 10)
@@ -119,10 +120,6 @@ def test_upstream_killed_mid_transfer_then_restarted(
                     await asyncio.sleep(0.5)
                     await asyncio.to_thread(upstream.start)
                     await until(lambda: replicator.stats.upstream_size == journal.size, 60)
-                finally:
-                    stop.set()
-                    await task
-                    await client.close()
 
             asyncio.run(scenario())
             state.close()
@@ -139,18 +136,12 @@ def test_a_flapping_link_loses_and_duplicates_nothing(
             replicator, state, client = build_replicator(journal, station.folder, station.profile)
 
             async def scenario() -> None:
-                try:
-                    stop = asyncio.Event()
-                    task = asyncio.ensure_future(fast(replicator).run(stop))
+                async with running(fast(replicator), client):
                     await until(lambda: replicator.stats.upstream_size > 0, 30)
                     proxy.up = False  # the link goes down for a while, then comes back
                     await asyncio.sleep(1.0)
                     proxy.up = True
                     await until(lambda: replicator.stats.upstream_size == journal.size, 90)
-                    stop.set()
-                    await task
-                finally:
-                    await client.close()
 
             asyncio.run(scenario())
             state.close()
@@ -227,14 +218,8 @@ def test_a_rewritten_station_journal_is_a_fork_alarm_not_an_overwrite(
         replicator, state, client = build_replicator(journal, station.folder, station.profile)
 
         async def scenario() -> None:
-            stop = asyncio.Event()
-            task = asyncio.ensure_future(fast(replicator).run(stop))
-            try:
+            async with running(fast(replicator), client):
                 await until(lambda: replicator.stats.status == "alarm", 30)
-            finally:
-                stop.set()
-                await task
-                await client.close()
 
         asyncio.run(scenario())
         state.close()
