@@ -1,0 +1,27 @@
+"""Every size limit on what enters the station or the upstream, defined once.
+
+The bus, the HTTP API, the journal and the upstream's ingest all import these, so whatever the
+journal accepts the upstream accepts, and no entry is wider than the ones behind it.
+"""
+
+from __future__ import annotations
+
+# A scanned or typed code (label, IMEI, serial, bin): the longest real symbol we meet is a GS1
+# DataMatrix/QR with several AIs; 512 characters is well over any of them.
+MAX_CODE_LENGTH = 512
+# A name-like field of an event (subject, operator, station, site, device slot).
+MAX_NAME_LENGTH = 200
+# A person's free text (a note, a reason).
+MAX_NOTE_LENGTH = 1000
+# One custody event as stored (its canonical JSON, payload included).
+MAX_EVENT_BYTES = 256 * 1024
+# Events in one replication batch.
+MAX_BATCH_EVENTS = 1000
+# One MQTT payload a subscriber will parse (photos travel through the blob store, not the bus).
+MAX_BUS_PAYLOAD_BYTES = 64 * 1024
+# One HTTP request body, read before any parsing (JSON bodies: sign-in, scans, profile...).
+MAX_JSON_BODY_BYTES = 1024 * 1024
+# One uploaded blob (a photo, a diagnostics log, a certificate), streamed with its own cap.
+MAX_BLOB_BYTES = 64 * 1024 * 1024
+# A manifest import (CSV or JSON body) sent to the hub or the upstream.
+MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024
