@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from drivers.host import DriverHost
+from drivers.hosting import hosted_slots
 from drivers.profile import parse_profile
 from drivers.registry import ProcessName
 from drivers.sim.camera import dock_session, write_image_folder
@@ -25,7 +26,12 @@ from drivers.sim.cradle import SIM_DIR as CRADLE_SIM_DIR
 from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.scale import ScaleSimulator
 from drivers.sim.serial_scanner import SerialScannerSimulator
-from edge.bus.broker import PrivateBroker, load_or_create_credentials, private_broker
+from edge.bus.broker import (
+    PrivateBroker,
+    free_port,
+    load_or_create_credentials,
+    private_broker,
+)
 from edge.bus.client import BusClient, BusConfig
 from edge.bus.payloads import DeviceStatus, Diag, Photo, Reply, Scan, Weight
 from edge.bus.topics import Topics
@@ -117,25 +123,6 @@ class DemoStation:
         return self.data_dir / "sim"
 
     async def start(self) -> None:
-        credentials = load_or_create_credentials(self.data_dir / "keys")
-        self._broker = private_broker(
-            self.data_dir, site=self.site, station=self.station, credentials=credentials
-        )
-        port = self._broker.layout.port
-        await asyncio.to_thread(self._broker.start)
-        topics = Topics(self.site, self.station)
-
-        def config(user: str) -> BusConfig:
-            return BusConfig.for_process(
-                self.site, self.station, user, credentials[user], "127.0.0.1", port
-            )
-
-        self.bus_config = config  # for the hub, which the demo runs next to the devices
-        self._hub_client = BusClient(config("screen"), topics)  # what a screen sees
-        self._hub_client.subscribe(topics.all_devices, self.hub.receive)
-        self._hub_client.start()
-        await self._hub_client.wait_connected(WAIT)
-
         by_id = self.sim_dir / "serial" / "by-id"
         by_id.mkdir(parents=True, exist_ok=True)
         scale_link = by_id / "usb-Mettler_Toledo_Sim-if00-port0"
@@ -149,6 +136,7 @@ class DemoStation:
         self.cradle_scenario = self.sim_dir / "cradle.json"
         write_scenario(self.cradle_scenario, {})
         os.environ["EDGE_SIM_CRADLE"] = str(self.cradle_scenario)
+        port = free_port()
         self.profile_data = {
             "station": {"site": self.site, "station": self.station},
             "bus": {"port": port},
@@ -170,6 +158,29 @@ class DemoStation:
             },
         }
         profile = parse_profile(self.profile_data)
+        credentials = load_or_create_credentials(self.data_dir / "keys")
+        self._broker = private_broker(
+            self.data_dir,
+            site=self.site,
+            station=self.station,
+            hosted=hosted_slots(profile),
+            credentials=credentials,
+            port=port,
+        )
+        await asyncio.to_thread(self._broker.start)
+        topics = Topics(self.site, self.station)
+        layout = self._broker.layout
+
+        def config(user: str) -> BusConfig:
+            user_port = layout.screen_port if user == "screen" else layout.port
+            return BusConfig.for_process(user, credentials[user], "127.0.0.1", user_port)
+
+        self.bus_config = config  # for the hub, which the demo runs next to the devices
+        self._hub_client = BusClient(config("screen"), topics)  # what a screen sees
+        self._hub_client.subscribe(topics.all_devices, self.hub.receive)
+        self._hub_client.start()
+        await self._hub_client.wait_connected(WAIT)
+
         for process in ("drivers", "camera"):
             self._start_host(profile, process, config(process))
 

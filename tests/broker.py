@@ -10,12 +10,31 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus.broker import CLIENT_USERS, PrivateBroker, private_broker
-from edge.bus.client import BusConfig
+from edge.bus.broker import CLIENT_USERS, SCREEN_USER, PrivateBroker, private_broker
+from edge.bus.client import BusConfig, client_id_for
 from edge.bus.topics import Topics
 
 SITE = "ams-1"
 STATION = "dock-1"
+# The device slots the tests publish for, by the process (MQTT user) that hosts them: the ACL
+# the fixture's broker gets, as `edge bus setup` would render it from a profile naming them.
+TEST_HOSTED: dict[str, tuple[str, ...]] = {
+    "drivers": (
+        "proc-drivers",
+        "dock-scanner",
+        "dock-scale",
+        "bench-scanner",
+        "bench-cradle",
+        "scale",
+        "drivers",
+        "gizmo",
+        "s",
+        "s1",
+        "s2",
+        "x",
+    ),
+    "camera": ("proc-camera", "dock-camera"),
+}
 
 
 def _have_mosquitto() -> bool:
@@ -32,13 +51,21 @@ class RunningBroker:
     def port(self) -> int:
         return self.process.layout.port
 
+    def port_for(self, user: str) -> int:
+        """Screens have their own listener; hub, drivers and camera share the session one."""
+        return self.process.layout.screen_port if user == SCREEN_USER else self.port
+
     def config(
-        self, user: str, client_id: str | None = None, password: str | None = None
+        self,
+        user: str,
+        client_id: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
     ) -> BusConfig:
         return BusConfig(
             host="127.0.0.1",
-            port=self.port,
-            client_id=client_id or f"{user}-{secrets.token_hex(4)}",
+            port=port or self.port_for(user),
+            client_id=client_id or client_id_for(user),
             username=user,
             password=password if password is not None else self.credentials[user],
             reconnect_min_s=1,
@@ -51,7 +78,9 @@ def broker(tmp_path: Path) -> Iterator[RunningBroker]:
     if not _have_mosquitto():
         pytest.skip("needs the Debian package mosquitto (make test installs it)")
     credentials = {user: secrets.token_urlsafe(16) for user in CLIENT_USERS}
-    process = private_broker(tmp_path, site=SITE, station=STATION, credentials=credentials)
+    process = private_broker(
+        tmp_path, site=SITE, station=STATION, hosted=TEST_HOSTED, credentials=credentials
+    )
     process.start()
     try:
         yield RunningBroker(process, credentials, Topics(SITE, STATION))

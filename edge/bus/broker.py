@@ -15,33 +15,31 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.bus.topics import check_device_id
+
 log = logging.getLogger(__name__)
 
-# Who may connect, and what each may do under edge/{site}/{station}/.
-CLIENT_USERS = ("hub", "drivers", "camera", "screen")
+# Who may connect. The session users each run as one long-lived process with a persistent
+# session: on their listener the broker makes the client id the username, so no credential can
+# take another's session (or kick it off). Screens are read-only and may connect many at once:
+# they get their own listener, where client ids are free but must start with CLIENT_ID_PREFIX,
+# which no username does, so a screen can never name a session user's session either.
+SESSION_USERS = ("hub", "drivers", "camera")
+SCREEN_USER = "screen"
+CLIENT_USERS = (*SESSION_USERS, SCREEN_USER)
+CLIENT_ID_PREFIX = "edge-"  # Mosquitto's clientid_prefixes: every client id must start so
+DEVICE_PROCESSES = ("drivers", "camera")  # the users that publish for the device slots they host
 CREDENTIALS_FILE = "mqtt-credentials.json"
 
-ACL_TEMPLATE = """\
-# Mosquitto ACL for one station, rendered by `edge bus setup` with its site and station ids.
-# Nothing is allowed that is not listed: a driver cannot publish for another station,
-# and only the hub writes the custody journal topic.
-
-user hub
-topic readwrite edge/{site}/{station}/#
-
-user drivers
-topic write edge/{site}/{station}/dev/#
-topic read edge/{site}/{station}/cmd/#
-
-user camera
-topic write edge/{site}/{station}/dev/#
-topic read edge/{site}/{station}/cmd/#
-
-user screen
-topic read edge/{site}/{station}/#
+ACL_HEADER = """\
+# Mosquitto ACL for one station, rendered by `edge bus setup` from its profile.
+# Nothing is allowed that is not listed: a process publishes only for the device slots it
+# hosts (and its own proc-… status), reads only their commands; only the hub writes the custody
+# journal topic. Re-run `edge bus setup` after changing the profile's devices.
 """
 
 
@@ -57,6 +55,11 @@ class BrokerLayout:
     data_dir: Path
     port: int = 1883
     bind: str = "127.0.0.1"
+    screen_port: int = 0  # the screens' listener; 0: the port after `port`
+
+    def __post_init__(self) -> None:
+        if not self.screen_port:
+            object.__setattr__(self, "screen_port", self.port + 1)
 
     @property
     def conf(self) -> Path:
@@ -68,7 +71,12 @@ class BrokerLayout:
 
     @property
     def passwd(self) -> Path:
+        """The session users' passwords (hub, drivers, camera)."""
         return self.config_dir / "passwd"
+
+    @property
+    def screen_passwd(self) -> Path:
+        return self.config_dir / "passwd-screen"
 
 
 PRODUCTION = BrokerLayout(Path("/etc/edge/mosquitto"), Path("/var/lib/edge/mosquitto"))
@@ -79,13 +87,25 @@ def render_config(layout: BrokerLayout, *, run_as: str | None = None) -> str:
     user_line = f"user {run_as}\n" if run_as else ""
     return f"""\
 # The station's private MQTT broker. Written by `edge bus setup`; edit the renderer instead.
-{user_line}per_listener_settings false
+{user_line}per_listener_settings true
+# Deprecated in Mosquitto but in 2.0: checked on the id a client sends, before the session
+# listener replaces it with the username, so screens' ids never equal a session user's.
+clientid_prefixes {CLIENT_ID_PREFIX}
+
+# Session users (hub, drivers, camera): the client id is the username, one session each.
+listener {layout.port} {layout.bind}
+protocol mqtt
 allow_anonymous false
 password_file {layout.passwd}
 acl_file {layout.acl}
+use_username_as_clientid true
 
-listener {layout.port} {layout.bind}
+# Screens (read-only, many at once): ids of their own, starting {CLIENT_ID_PREFIX}.
+listener {layout.screen_port} {layout.bind}
 protocol mqtt
+allow_anonymous false
+password_file {layout.screen_passwd}
+acl_file {layout.acl}
 
 # Keep sessions and queued QoS 1 messages across restarts. Saving on every change costs a small
 # file write per message; the queue is near-empty on a healthy station.
@@ -109,8 +129,22 @@ connection_messages true
 """
 
 
-def render_acl(site: str, station: str) -> str:
-    return ACL_TEMPLATE.format(site=site, station=station)
+def render_acl(site: str, station: str, hosted: Mapping[str, Sequence[str]]) -> str:
+    """The ACL: `hosted` names, for `drivers` and `camera`, the device slots each publishes."""
+    unknown = set(hosted) - set(DEVICE_PROCESSES)
+    if unknown:
+        raise BrokerError(f"no MQTT user hosts devices under the name(s) {sorted(unknown)}")
+    root = f"edge/{site}/{station}"
+    lines = [ACL_HEADER, "user hub", f"topic readwrite {root}/#", ""]
+    for process in DEVICE_PROCESSES:
+        lines.append(f"user {process}")
+        for device_id in sorted(set(hosted.get(process, ()))):
+            check_device_id(device_id)  # never a wildcard, a separator or a line break
+            lines.append(f"topic write {root}/dev/{device_id}/+")
+            lines.append(f"topic read {root}/cmd/{device_id}/+")
+        lines.append("")
+    lines += [f"user {SCREEN_USER}", f"topic read {root}/#", ""]
+    return "\n".join(lines)
 
 
 def load_or_create_credentials(keys_dir: Path) -> dict[str, str]:
@@ -161,14 +195,18 @@ def write_broker_files(
     *,
     site: str,
     station: str,
+    hosted: Mapping[str, Sequence[str]],
     credentials: dict[str, str],
     run_as: str | None = None,
 ) -> None:
+    """Config, ACL (from `hosted`: device slots per process) and the two password files."""
+    acl = render_acl(site, station, hosted)
     layout.config_dir.mkdir(parents=True, exist_ok=True)
     layout.data_dir.mkdir(parents=True, exist_ok=True)
     layout.conf.write_text(render_config(layout, run_as=run_as))
-    layout.acl.write_text(render_acl(site, station))
-    write_passwd(layout.passwd, credentials)
+    layout.acl.write_text(acl)
+    write_passwd(layout.passwd, {user: credentials[user] for user in SESSION_USERS})
+    write_passwd(layout.screen_passwd, {SCREEN_USER: credentials[SCREEN_USER]})
 
 
 def free_port() -> int:
@@ -179,15 +217,28 @@ def free_port() -> int:
 
 
 def private_broker(
-    folder: Path, *, site: str, station: str, credentials: dict[str, str], port: int | None = None
+    folder: Path,
+    *,
+    site: str,
+    station: str,
+    hosted: Mapping[str, Sequence[str]],
+    credentials: dict[str, str],
+    port: int | None = None,
 ) -> PrivateBroker:
     """A broker on the station's own config with everything in `folder` (config, persistence,
     log), not yet started: what tests, the demo and the benchmarks run."""
-    layout = BrokerLayout(folder / "mosquitto", folder / "mosquitto-data", port or free_port())
+    port = port or free_port()
+    screen_port = free_port()
+    while screen_port == port:
+        screen_port = free_port()
+    layout = BrokerLayout(
+        folder / "mosquitto", folder / "mosquitto-data", port, "127.0.0.1", screen_port
+    )
     write_broker_files(
         layout,
         site=site,
         station=station,
+        hosted=hosted,
         credentials=credentials,
         run_as="root" if os.geteuid() == 0 else None,  # root: do not drop to `mosquitto`
     )

@@ -16,6 +16,7 @@ import inspect
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.bus.broker import CLIENT_ID_PREFIX, SESSION_USERS
 from edge.bus.outbox import EntryKey, Outbox, OutboxEntry
 from edge.bus.payloads import PayloadError, decode
 from edge.bus.topics import TopicError, Topics
@@ -57,12 +59,20 @@ class BusConfig:
     reconnect_max_s: int = 30
 
     @classmethod
-    def for_process(
-        cls, site: str, station: str, user: str, password: str, host: str, port: int
-    ) -> BusConfig:
-        """A station process's connection: its user, and a client id stable across restarts
-        (the broker keeps the persistent session under it)."""
-        return cls(host, port, f"{site}.{station}.{user}", user, password)
+    def for_process(cls, user: str, password: str, host: str, port: int) -> BusConfig:
+        """A station process's connection. The broker makes a session user's client id its
+        username (one persistent session per user); a screen gets an id of its own."""
+        return cls(host, port, client_id_for(user), user, password)
+
+
+def client_id_for(user: str) -> str:
+    """A client id for `user`: a session user's is replaced by its username on the broker."""
+    return user if user in SESSION_USERS else f"{user}-{secrets.token_hex(6)}"
+
+
+def broker_client_id(client_id: str) -> str:
+    """The id sent: the broker accepts only ids starting with CLIENT_ID_PREFIX."""
+    return client_id if client_id.startswith(CLIENT_ID_PREFIX) else CLIENT_ID_PREFIX + client_id
 
 
 @dataclass
@@ -134,7 +144,7 @@ class BusClient:
             raise ValueError("manual_ack needs a dead_letter file for messages no handler can take")
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=self.config.client_id,
+            client_id=broker_client_id(self.config.client_id),
             protocol=MQTTProtocolVersion.MQTTv5,
             manual_ack=self.manual_ack,
         )

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from drivers.host import DriverHost
+from drivers.hosting import hosted_slots
 from drivers.profile import ProfileError, StationProfile, load_profile
 from drivers.registry import ProcessName, UnknownDriverError
 from edge.bus.broker import (
@@ -54,23 +55,32 @@ def setup(
         str | None, typer.Option(help="User Mosquitto runs as (when started as root).")
     ] = None,
 ) -> None:
-    """Write the broker's config, per-station ACL and password file; make client credentials."""
+    """Write the broker's config, the ACL from the profile's devices and the password files;
+    make client credentials. Re-run after changing the profile's devices, then reload the broker."""
     s = state(ctx)
     station = _profile(profile)
     layout = BrokerLayout(config_dir, broker_data, port=station.bus.port, bind=station.bus.host)
     try:
+        hosted = hosted_slots(station)
         credentials = load_or_create_credentials(s.data_dir / "keys")
         write_broker_files(
             layout,
             site=station.site,
             station=station.station,
+            hosted=hosted,
             credentials=credentials,
             run_as=run_as,
         )
-    except (BrokerError, OSError) as exc:
+    except (BrokerError, UnknownDriverError, OSError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     console.print(f"broker config {layout.conf}, ACL {layout.acl}, passwords {layout.passwd}")
+    console.print(
+        f"listeners: {layout.bind}:{layout.port} (hub, drivers, camera), "
+        f"{layout.bind}:{layout.screen_port} (screens)"
+    )
+    for process, slots in hosted.items():
+        console.print(f"{process} may publish for: {', '.join(slots)}")
     console.print(f"client credentials: {s.data_dir / 'keys'} (users: {', '.join(credentials)})")
 
 
@@ -82,9 +92,7 @@ def _serve(ctx: typer.Context, profile: Path, process: ProcessName) -> None:
     except BrokerError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    config = BusConfig.for_process(
-        station.site, station.station, process, password, station.bus.host, station.bus.port
-    )
+    config = BusConfig.for_process(process, password, station.bus.host, station.bus.port)
     try:
         host = DriverHost(station, process, config, s.data_dir / f"outbox-{process}.sqlite")
         host.build_devices()

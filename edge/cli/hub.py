@@ -55,9 +55,7 @@ def run(
         except BrokerError as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(2) from None
-        bus_config = BusConfig.for_process(
-            station.site, station.station, "hub", password, station.bus.host, station.bus.port
-        )
+        bus_config = BusConfig.for_process("hub", password, station.bus.host, station.bus.port)
     app = hub_app(s.data_dir, hub_profile, profile_path=profile.resolve(), bus_config=bus_config)
     config = server_config(
         app,

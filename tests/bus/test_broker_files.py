@@ -10,28 +10,83 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus.broker import ACL_TEMPLATE, PRODUCTION, free_port, render_acl, render_config
+from drivers.hosting import hosted_slots
+from drivers.profile import load_profile
+from edge.bus.broker import (
+    PRODUCTION,
+    BrokerError,
+    free_port,
+    render_acl,
+    render_config,
+)
+from edge.bus.topics import TopicError
 
 ROOT = Path(__file__).parents[2]
+
+
+def acl_blocks(acl: str) -> dict[str, list[str]]:
+    """user -> its `topic …` lines."""
+    blocks: dict[str, list[str]] = {}
+    user = ""
+    for line in acl.splitlines():
+        if line.startswith("user "):
+            user = line.split()[1]
+            blocks[user] = []
+        elif line.startswith("topic "):
+            blocks[user].append(line)
+    return blocks
 
 
 def test_committed_mosquitto_files_match_the_renderer() -> None:
     conf = (ROOT / "systemd/mosquitto/edge.conf").read_text()
     assert conf == render_config(PRODUCTION, run_as="mosquitto")
-    assert (ROOT / "systemd/mosquitto/acl.template").read_text() == ACL_TEMPLATE
     assert "allow_anonymous false" in conf and "persistence true" in conf
+    assert "use_username_as_clientid true" in conf and "clientid_prefixes edge-" in conf
+    dock = load_profile(ROOT / "stations/profiles/dock.toml")
+    example = (ROOT / "systemd/mosquitto/acl.dock-example").read_text()
+    assert example == render_acl(dock.site, dock.station, hosted_slots(dock))
 
 
 def test_acl_scopes_every_client_to_its_own_station() -> None:
-    acl = render_acl("ams-1", "dock-7")
+    acl = render_acl("ams-1", "dock-7", {"drivers": ["dock-scale"], "camera": ["dock-camera"]})
     topics = [line.split()[-1] for line in acl.splitlines() if line.startswith("topic ")]
     assert topics and all(t.startswith("edge/ams-1/dock-7/") for t in topics)
     writers_of_everything = [
-        block.split("\n")[0]
-        for block in acl.split("\nuser ")
-        if "readwrite edge/ams-1/dock-7/#" in block
+        user
+        for user, lines in acl_blocks(acl).items()
+        if "readwrite edge/ams-1/dock-7/#" in lines[0]
     ]
     assert writers_of_everything == ["hub"]
+
+
+def test_acl_lets_each_process_write_only_the_slots_it_hosts() -> None:
+    dock = load_profile(ROOT / "stations/profiles/dock.toml")
+    blocks = acl_blocks(render_acl(dock.site, dock.station, hosted_slots(dock)))
+    root = "edge/ams-1/dock-1"
+    assert blocks["drivers"] == [
+        f"topic write {root}/dev/dock-scale/+",
+        f"topic read {root}/cmd/dock-scale/+",
+        f"topic write {root}/dev/dock-scanner/+",
+        f"topic read {root}/cmd/dock-scanner/+",
+        f"topic write {root}/dev/proc-drivers/+",
+        f"topic read {root}/cmd/proc-drivers/+",
+    ]
+    assert blocks["camera"] == [
+        f"topic write {root}/dev/dock-camera/+",
+        f"topic read {root}/cmd/dock-camera/+",
+        f"topic write {root}/dev/proc-camera/+",
+        f"topic read {root}/cmd/proc-camera/+",
+    ]
+    assert blocks["screen"] == [f"topic read {root}/#"]
+
+
+def test_acl_refuses_what_is_not_a_device_slot() -> None:
+    with pytest.raises(TopicError):
+        render_acl("ams-1", "dock-1", {"drivers": ["dock-scale/#"]})
+    with pytest.raises(TopicError):
+        render_acl("ams-1", "dock-1", {"drivers": ["x\nuser hub"]})
+    with pytest.raises(BrokerError, match="screen"):
+        render_acl("ams-1", "dock-1", {"screen": ["dock-scale"]})
 
 
 def test_bus_setup_writes_a_broker_that_mosquitto_accepts(
@@ -42,6 +97,8 @@ def test_bus_setup_writes_a_broker_that_mosquitto_accepts(
     profile = tmp_path / "profile.toml"
     profile.write_text(
         f'[station]\nsite = "ams-1"\nstation = "dock-1"\n[bus]\nport = {free_port()}\n'
+        '[devices.dock-scale]\nkind = "scale"\npath = "/dev/null"\n'
+        '[devices.dock-camera]\nkind = "camera"\nsource = "/dev/null"\n'
     )
     data = tmp_path / "station"
     config_dir = tmp_path / "etc"
@@ -67,10 +124,14 @@ def test_bus_setup_writes_a_broker_that_mosquitto_accepts(
     credentials = json.loads((data / "keys" / "mqtt-credentials.json").read_text())
     assert set(credentials) == {"hub", "drivers", "camera", "screen"}
     assert stat.S_IMODE((data / "keys" / "mqtt-credentials.json").stat().st_mode) == 0o600
-    passwd = (config_dir / "passwd").read_text()
+    passwd = (config_dir / "passwd").read_text() + (config_dir / "passwd-screen").read_text()
     assert all(f"{user}:$7$" in passwd for user in credentials)  # PBKDF2-SHA512 hashes
     assert not any(password in passwd for password in credentials.values())
-    assert "edge/ams-1/dock-1/dev/#" in (config_dir / "acl").read_text()
+    assert "screen:" not in (config_dir / "passwd").read_text()  # screens: their own listener
+    acl = acl_blocks((config_dir / "acl").read_text())
+    assert "topic write edge/ams-1/dock-1/dev/dock-scale/+" in acl["drivers"]
+    assert "topic write edge/ams-1/dock-1/dev/dock-camera/+" in acl["camera"]
+    assert not any("dock-camera" in line for line in acl["drivers"])
     # Mosquitto itself parses the config (test mode: -t is not in 2.0; start and stop instead).
     conf = (config_dir / "edge.conf").read_text()
     if os.geteuid() == 0:
