@@ -23,6 +23,7 @@ TEST_HOSTED: dict[str, tuple[str, ...]] = {
         "proc-drivers",
         "dock-scanner",
         "dock-scale",
+        "dock-wedge",
         "bench-scanner",
         "bench-cradle",
         "scale",
