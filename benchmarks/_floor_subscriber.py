@@ -39,7 +39,11 @@ def main() -> None:
         )
         print(time.perf_counter(), flush=True)
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"edge-floor-{secrets.token_hex(4)}",  # the broker takes edge-… ids only
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
     client.username_pw_set(user, password)
     client.on_message = on_message
     client.on_subscribe = lambda *args: subscribed.set()

@@ -47,7 +47,11 @@ def bare(port: int, creds: dict[str, str], topic: str, payload: bytes) -> list[f
     received = threading.Event()
 
     def client(user: str) -> mqtt.Client:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"edge-bare-{user}",  # the broker takes ids starting edge- only
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
         c.username_pw_set(user, creds[user])
         c.connect("127.0.0.1", port)
         c.loop_start()
@@ -116,7 +120,11 @@ def main() -> None:
     folder = scratch()
     try:
         creds = {user: secrets.token_urlsafe(12) for user in CLIENT_USERS}
-        broker = private_broker(folder, site=SITE, station=STATION, credentials=creds)
+        # the ACL `edge bus setup` renders for ours' profile, plus the bare run's slot
+        hosted = {"drivers": ("proc-drivers", "dock-scanner", "bare"), "camera": ("proc-camera",)}
+        broker = private_broker(
+            folder, site=SITE, station=STATION, hosted=hosted, credentials=creds
+        )
         port = broker.layout.port
         broker.start()
         try:

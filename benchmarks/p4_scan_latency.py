@@ -80,16 +80,24 @@ class Floor:
     """The bare path: paho publish QoS 1 -> a subscriber process -> one INSERT + COMMIT."""
 
     def __init__(
-        self, port: int, creds: dict[str, str], topic: str, payload: bytes, db_path: Path
+        self,
+        ports: tuple[int, int],
+        creds: dict[str, str],
+        topic: str,
+        payload: bytes,
+        db_path: Path,
     ) -> None:
+        # The hub and drivers credentials are the running hub's and drivers' (one session each):
+        # the floor reads as a screen and writes as a camera process hosting the `floor` slot.
+        port, screen_port = ports
         self.topic, self.payload = topic, payload
         self.sub = subprocess.Popen(
             [
                 sys.executable,
                 str(HERE / "_floor_subscriber.py"),
-                str(port),
-                "hub",
-                creds["hub"],
+                str(screen_port),
+                "screen",
+                creds["screen"],
                 topic,
                 str(db_path),
             ],
@@ -101,8 +109,10 @@ class Floor:
         self.committed: IO[str] = self.sub.stdout
         if self.committed.readline().strip() != "ready":
             raise RuntimeError("the floor subscriber did not start")
-        self.pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-        self.pub.username_pw_set("drivers", creds["drivers"])
+        self.pub = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="edge-floor", protocol=MQTTProtocolVersion.MQTTv5
+        )
+        self.pub.username_pw_set("camera", creds["camera"])
         self.pub.connect("127.0.0.1", port)
         self.pub.loop_start()
         time.sleep(0.5)
@@ -288,7 +298,10 @@ def main() -> None:
     try:
         data_dir = folder / "station"
         creds = load_or_create_credentials(data_dir / "keys")
-        broker = private_broker(folder, site=SITE, station=STATION, credentials=creds)
+        hosted = {"drivers": ("proc-drivers", "dock-scanner"), "camera": ("proc-camera", "floor")}
+        broker = private_broker(
+            folder, site=SITE, station=STATION, hosted=hosted, credentials=creds
+        )
         port = broker.layout.port
         broker.start()
         try:
@@ -300,9 +313,10 @@ def main() -> None:
                 ts=now(),
                 seq=1,
             )
-            # a device topic the drivers user may write but the hub does not subscribe to
+            # a device topic the camera user may write but the hub does not subscribe to
             topic = f"edge/{SITE}/{STATION}/dev/floor/bench"
-            floor = Floor(port, creds, topic, sample.to_bytes(), folder / "floor.sqlite")
+            ports = (port, broker.layout.screen_port)
+            floor = Floor(ports, creds, topic, sample.to_bytes(), folder / "floor.sqlite")
             try:
                 ours_lat, floor_lat = asyncio.run(measure(folder, data_dir, port, floor))
             finally:
