@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.bus.broker import CLIENT_USERS, SCREEN_USER, PrivateBroker, private_broker
-from edge.bus.client import BusConfig, client_id_for
+from edge.bus.client import BusConfig
 from edge.bus.topics import Topics
 
 SITE = "ams-1"
@@ -63,12 +64,15 @@ class RunningBroker:
         password: str | None = None,
         port: int | None = None,
     ) -> BusConfig:
-        return BusConfig(
-            host="127.0.0.1",
-            port=port or self.port_for(user),
-            client_id=client_id or client_id_for(user),
-            username=user,
-            password=password if password is not None else self.credentials[user],
+        config = BusConfig.for_process(
+            user,
+            password if password is not None else self.credentials[user],
+            "127.0.0.1",
+            port or self.port_for(user),
+        )
+        return dataclasses.replace(
+            config,
+            client_id=client_id or config.client_id,
             reconnect_min_s=1,
             reconnect_max_s=2,
         )

@@ -61,8 +61,11 @@ class BusConfig:
     @classmethod
     def for_process(cls, user: str, password: str, host: str, port: int) -> BusConfig:
         """A station process's connection. The broker makes a session user's client id its
-        username (one persistent session per user); a screen gets an id of its own."""
-        return cls(host, port, client_id_for(user), user, password)
+        username (one persistent session per user); a screen gets an id of its own and a
+        session that ends with its connection (a screen's random id is never resumed)."""
+        if user in SESSION_USERS:
+            return cls(host, port, client_id_for(user), user, password)
+        return cls(host, port, client_id_for(user), user, password, session_expiry_s=0)
 
 
 def client_id_for(user: str) -> str:
