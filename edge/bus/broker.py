@@ -1,4 +1,4 @@
-"""The station's private Mosquitto: its config, ACL and password file, and running it.
+"""The station's private Mosquitto: its config, ACL and password files, and running it.
 
 The same renderer writes the production files (`systemd/mosquitto/`, installed to
 /etc/edge/mosquitto by `edge bus setup`) and the ones tests and the demo use in a temp folder,
@@ -59,6 +59,8 @@ class BrokerLayout:
 
     def __post_init__(self) -> None:
         if not self.screen_port:
+            if self.port >= 65535:
+                raise BrokerError("bus port 65535 leaves no port after it for the screens")
             object.__setattr__(self, "screen_port", self.port + 1)
 
     @property

@@ -59,8 +59,8 @@ def setup(
     make client credentials. Re-run after changing the profile's devices, then reload the broker."""
     s = state(ctx)
     station = _profile(profile)
-    layout = BrokerLayout(config_dir, broker_data, port=station.bus.port, bind=station.bus.host)
     try:
+        layout = BrokerLayout(config_dir, broker_data, station.bus.port, station.bus.host)
         hosted = hosted_slots(station)
         credentials = load_or_create_credentials(s.data_dir / "keys")
         write_broker_files(
