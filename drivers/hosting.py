@@ -7,7 +7,7 @@ the rest in `edge drivers`), plus each process's own `proc-…` status slot.
 from __future__ import annotations
 
 from drivers.host import RESERVED_PREFIX
-from drivers.profile import StationProfile
+from drivers.profile import ProfileError, StationProfile
 from drivers.registry import DriverKind, ProcessName, driver_kinds, kind_for
 
 PROCESSES: tuple[ProcessName, ...] = ("drivers", "camera")
@@ -16,10 +16,15 @@ PROCESSES: tuple[ProcessName, ...] = ("drivers", "camera")
 def hosted_slots(
     profile: StationProfile, kinds: dict[str, DriverKind] | None = None
 ) -> dict[str, tuple[str, ...]]:
-    """Device slots per process for the ACL; `UnknownDriverError` for a kind nobody provides."""
+    """Device slots per process for the ACL; `UnknownDriverError` for a kind nobody provides,
+    `ProfileError` for a slot named like a process's own."""
     kinds = kinds if kinds is not None else driver_kinds()
     hosted: dict[str, list[str]] = {process: [RESERVED_PREFIX + process] for process in PROCESSES}
     for slot in profile.devices:
+        if slot.id.startswith(RESERVED_PREFIX):
+            raise ProfileError(
+                f"device slot {slot.id!r}: the prefix {RESERVED_PREFIX!r} is reserved"
+            )
         if slot.enabled:
             hosted[kind_for(slot, kinds).process].append(slot.id)
     return {process: tuple(slots) for process, slots in hosted.items()}

@@ -71,7 +71,7 @@ def setup(
             credentials=credentials,
             run_as=run_as,
         )
-    except (BrokerError, UnknownDriverError, OSError) as exc:
+    except (BrokerError, ProfileError, UnknownDriverError, OSError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     console.print(f"broker config {layout.conf}, ACL {layout.acl}, passwords {layout.passwd}")

@@ -1,0 +1,43 @@
+"""Which process may publish for which device slot: the rule the broker's ACL is rendered from."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.hosting import hosted_slots
+from drivers.profile import ProfileError, parse_profile
+from drivers.registry import UnknownDriverError
+
+
+def test_cameras_go_to_the_camera_process_the_rest_to_drivers() -> None:
+    station = parse_profile(
+        {
+            "station": {"site": "ams-1", "station": "dock-1"},
+            "devices": {
+                "dock-scale": {"kind": "scale", "path": "/dev/null"},
+                "dock-scanner": {"kind": "scanner", "path": "/dev/null"},
+                "dock-camera": {"kind": "camera", "source": "/dev/null"},
+                "bench-cradle": {"kind": "cradle"},
+                "spare-scale": {"kind": "scale", "path": "/dev/null", "enabled": False},
+            },
+        }
+    )
+    assert hosted_slots(station) == {
+        "drivers": ("proc-drivers", "dock-scale", "dock-scanner", "bench-cradle"),
+        "camera": ("proc-camera", "dock-camera"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("devices", "error", "names"),
+    [
+        ({"x": {"kind": "teleporter"}}, UnknownDriverError, "teleporter"),
+        ({"proc-x": {"kind": "scale", "path": "/dev/null"}}, ProfileError, "proc-x"),
+    ],
+)
+def test_a_slot_no_process_can_host_is_refused(
+    devices: dict[str, dict[str, object]], error: type[Exception], names: str
+) -> None:
+    station = parse_profile({"station": {"site": "ams-1", "station": "dock-1"}, "devices": devices})
+    with pytest.raises(error, match=names):
+        hosted_slots(station)
