@@ -15,7 +15,7 @@ from rich.table import Table
 
 from edge.bus.broker import BrokerError
 from edge.cli.common import err_console, state
-from edge.demo_shift import DEMO_PIN, ShiftReport, run_shift
+from edge.demo.shift import DEMO_PIN, ShiftReport, run_shift
 from edge.journal import JournalReader, verify_journal
 from edge.journal.keys import read_verifier
 from edge.journal.note import NoteError

@@ -24,8 +24,8 @@ import uvicorn
 from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.bus.broker import free_port
-from edge.demo_devices import demo_station, until
-from edge.demo_upstream import DemoUpstream, demo_upstream
+from edge.demo.devices import demo_station, until
+from edge.demo.upstream import DemoUpstream, demo_upstream
 from edge.hub.serve import hub_app, server_config
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
 from stations.catalogue import Catalogue
