@@ -6,7 +6,10 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from edge.journal import JournalReader, verify_journal
+import pytest
+
+from edge.journal import Journal, JournalReader, verify_journal
+from tests.conftest import draft
 
 
 def test_demo_runs_a_shift_through_the_real_hub_each_run(
@@ -69,3 +72,53 @@ def test_demo_runs_a_shift_through_the_real_hub_each_run(
     ]
     synced = [e.payload["source"] for e in events if e.type == "manifest.synced"]
     assert synced == ["upstream"] * 4
+
+
+def _lengthen_journal(station_dir: Path, events: int) -> None:
+    """Events enough to pass any page the API hands out, signed as a running hub signs them."""
+    with Journal(station_dir, site="demo-site", station="dock-1") as journal:
+        for start in range(0, events, 50):
+            journal.append_many(
+                [
+                    draft("seal.checked", f"R-OLD-{n:05d}", "olga", intact=True)
+                    for n in range(start, min(events, start + 50))
+                ]
+            )
+            journal.checkpoint()
+
+
+def test_demo_runs_on_a_journal_longer_than_any_page(
+    edge_cli: list[str], station_dir: Path
+) -> None:
+    _lengthen_journal(station_dir, 1100)
+    result = subprocess.run(
+        [*edge_cli, "--data-dir", str(station_dir), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert "verify: ok" in said and "backlog 0 (idle)" in said
+    with JournalReader(station_dir / "journal.db") as reader:
+        received = [e.subject for e in reader.events(event_type="package.received")]
+    assert len(received) == 2
+
+
+@pytest.mark.slow
+def test_demo_runs_again_and_again_past_any_page(edge_cli: list[str], station_dir: Path) -> None:
+    """The 24th run used to reuse shift 23's return ids (KeyError) or wait for events it read
+    past; here a real run, then a journal as long as 50 runs, then two more runs."""
+    demo = [*edge_cli, "--data-dir", str(station_dir), "demo"]
+    runs = [subprocess.run(demo, capture_output=True, text=True, timeout=180)]
+    _lengthen_journal(station_dir, 1100)
+    for _ in range(2):
+        runs.append(subprocess.run(demo, capture_output=True, text=True, timeout=180))
+    for result in runs:
+        assert result.returncode == 0, result.stderr
+        assert "backlog 0 (idle)" in " ".join(result.stdout.split())
+    with JournalReader(station_dir / "journal.db") as reader:
+        received = [e.subject for e in reader.events(event_type="package.received")]
+        synced = [e.subject for e in reader.events(event_type="manifest.synced")]
+    assert synced == [f"R-000{shift}-{n}" for shift in (1, 2, 3) for n in (1, 2)]
+    assert len(received) == 6
