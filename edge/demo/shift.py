@@ -25,6 +25,7 @@ import uvicorn
 from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.bus.broker import free_port
+from edge.demo.controls import serve_controls
 from edge.demo.devices import demo_station, until
 from edge.demo.upstream import DemoUpstream, demo_upstream
 from edge.hub.serve import hub_app, server_config
@@ -60,6 +61,25 @@ class ShiftReport:
     replication: dict[str, Any] = field(default_factory=dict)
     customer_token: tuple[str, str] = ("", "")
     customer_view: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Where a person reaches the running demo."""
+
+    report: ShiftReport
+    upstream: str
+    customer_return: str
+    customer_token: str
+    controls: Path
+
+    @property
+    def api(self) -> str:
+        return self.report.api
+
+    @property
+    def customer_link(self) -> str:
+        return f"{self.upstream}/api/v1/returns/{self.customer_return}"
 
 
 def _ensure_staff(data_dir: Path) -> None:
@@ -114,7 +134,7 @@ async def run_shift(
     site: str,
     station: str,
     *,
-    serve: Callable[[str], Awaitable[None]] | None = None,
+    serve: Callable[[Serving], Awaitable[None]] | None = None,
 ) -> ShiftReport:
     """Start the station, run one shift, and (with `serve`) keep it up until `serve` returns."""
     await asyncio.to_thread(_ensure_staff, data_dir)
@@ -153,7 +173,8 @@ async def run_shift(
                 report = await _shift(client, demo, api, upstream, site)
             report.devices = {d: s.state for d, s in sorted(demo.hub.statuses.items())}
             if serve is not None:
-                await serve(api)
+                async with serve_controls(data_dir, demo) as controls:
+                    await serve(Serving(report, upstream.url, *report.customer_token, controls))
             return report
         finally:
             server.should_exit = True
