@@ -115,6 +115,8 @@ async def serve_controls(data_dir: Path, station: DemoStation) -> AsyncIterator[
         server = await asyncio.start_unix_server(
             lambda r, w: _answer(r, w, station), path=str(path), limit=MAX_REQUEST_BYTES
         )
+    except OSError as exc:  # AF_UNIX paths end at 107 bytes
+        raise RuntimeError(f"cannot listen for device controls on {path}: {exc}") from None
     finally:
         os.umask(old_umask)
     path.chmod(0o600)
@@ -130,16 +132,15 @@ async def _answer(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, station: DemoStation
 ) -> None:
     try:
-        if _peer_uid(writer) != os.getuid():
-            reply = {"ok": False, "message": "only the demo's own user may drive its devices"}
-        else:
-            try:
-                line = await reader.readline()
-                control = parse_control(json.loads(line))
-                done = await asyncio.to_thread(apply_control, control, station)
-                reply = {"ok": True, "message": done}
-            except (ControlError, ValueError) as exc:
-                reply = {"ok": False, "message": str(exc)}
+        try:
+            line = await reader.readline()
+            if _peer_uid(writer) != os.getuid():
+                raise ControlError("only the demo's own user may drive its devices")
+            control = parse_control(json.loads(line))
+            done = await asyncio.to_thread(apply_control, control, station)
+            reply = {"ok": True, "message": done}
+        except (ControlError, ValueError) as exc:
+            reply = {"ok": False, "message": str(exc)}
         writer.write(json.dumps(reply).encode() + b"\n")
         await writer.drain()
     except ConnectionError:
