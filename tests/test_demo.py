@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sqlite3
+import stat
 import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
-from edge.journal import JournalReader, verify_journal
+import pytest
+
+from edge.demo.controls import CONTROL_SOCKET
+from edge.journal import Journal, JournalReader, verify_journal
+from tests.bus.test_broker_lifetime import gone, wait_until
+from tests.conftest import draft
 
 
 def test_demo_runs_a_shift_through_the_real_hub_each_run(
@@ -69,3 +80,152 @@ def test_demo_runs_a_shift_through_the_real_hub_each_run(
     ]
     synced = [e.payload["source"] for e in events if e.type == "manifest.synced"]
     assert synced == ["upstream"] * 4
+
+
+def _lengthen_journal(station_dir: Path, events: int) -> None:
+    """Events enough to pass any page the API hands out, signed as a running hub signs them."""
+    with Journal(station_dir, site="demo-site", station="dock-1") as journal:
+        for start in range(0, events, 50):
+            journal.append_many(
+                [
+                    draft("seal.checked", f"R-OLD-{n:05d}", "olga", intact=True)
+                    for n in range(start, min(events, start + 50))
+                ]
+            )
+            journal.checkpoint()
+
+
+def test_demo_runs_on_a_journal_longer_than_any_page(
+    edge_cli: list[str], station_dir: Path
+) -> None:
+    _lengthen_journal(station_dir, 1100)
+    result = subprocess.run(
+        [*edge_cli, "--data-dir", str(station_dir), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert "verify: ok" in said and "backlog 0 (idle)" in said
+    with JournalReader(station_dir / "journal.db") as reader:
+        received = [e.subject for e in reader.events(event_type="package.received")]
+    assert len(received) == 2
+
+
+@pytest.mark.slow
+def test_demo_runs_again_and_again_past_any_page(edge_cli: list[str], station_dir: Path) -> None:
+    """The 24th run used to reuse shift 23's return ids (KeyError) or wait for events it read
+    past; here a real run, then a journal as long as 50 runs, then two more runs."""
+    demo = [*edge_cli, "--data-dir", str(station_dir), "demo"]
+    runs = [subprocess.run(demo, capture_output=True, text=True, timeout=180)]
+    _lengthen_journal(station_dir, 1100)
+    for _ in range(2):
+        runs.append(subprocess.run(demo, capture_output=True, text=True, timeout=180))
+    for result in runs:
+        assert result.returncode == 0, result.stderr
+        assert "backlog 0 (idle)" in " ".join(result.stdout.split())
+    with JournalReader(station_dir / "journal.db") as reader:
+        received = [e.subject for e in reader.events(event_type="package.received")]
+        synced = [e.subject for e in reader.events(event_type="manifest.synced")]
+    assert synced == [f"R-000{shift}-{n}" for shift in (1, 2, 3) for n in (1, 2)]
+    assert len(received) == 6
+
+
+@contextlib.contextmanager
+def serving_demo(edge_cli: list[str], station_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`edge demo --serve` in its own process, once it says it is running."""
+    station_dir.mkdir(parents=True)
+    out = station_dir.parent / "demo.out"
+    with out.open("wb") as stdout:
+        demo = subprocess.Popen(
+            [*edge_cli, "--data-dir", str(station_dir), "demo", "--serve"],
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert wait_until(
+            lambda: b"station running" in out.read_bytes() or demo.poll() is not None, 180
+        )
+        assert demo.poll() is None, out.read_text(errors="replace")
+        yield demo
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        demo.wait()
+
+
+def descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parents[int(entry.name)] = int(
+                (entry / "stat").read_text().rpartition(")")[2].split()[1]
+            )
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_killing_the_serving_demo_takes_its_broker_and_children_along(
+    edge_cli: list[str], station_dir: Path
+) -> None:
+    with serving_demo(edge_cli, station_dir) as demo:
+        children = descendants(demo.pid)
+        brokers = [p for p in children if b"mosquitto" in cmdline(p)]
+        assert len(brokers) == 1
+        os.kill(demo.pid, signal.SIGKILL)
+        demo.wait()
+        assert wait_until(lambda: all(gone(p) for p in children), 10)
+
+
+def test_a_person_drives_the_serving_demos_devices_from_the_cli(
+    edge_cli: list[str], station_dir: Path
+) -> None:
+    def edge(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*edge_cli, "--data-dir", str(station_dir), "demo", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    with serving_demo(edge_cli, station_dir) as demo:
+        said = " ".join((station_dir.parent / "demo.out").read_text().split())
+        assert "upstream: http://127.0.0.1:" in said
+        assert "/api/v1/returns/R-0001-1" in said and "Authorization: Bearer" in said
+        control = station_dir / CONTROL_SOCKET
+        assert stat.S_IMODE(control.stat().st_mode) == 0o600
+        with JournalReader(station_dir / "journal.db") as reader:
+            before = reader.size()
+        refused = edge("scan", "1ZHANDS\x1b[2J")
+        assert refused.returncode == 2 and "code: control characters" in refused.stderr
+        assert edge("weigh", "heavy").returncode == 2
+        scanned = edge("scan", "1ZHANDS0001")
+        assert scanned.returncode == 0, scanned.stderr
+
+        def seen(event_type: str) -> list[dict[str, object]]:
+            with JournalReader(station_dir / "journal.db") as reader:
+                return [e.payload for e in reader.events(start=before + 1, event_type=event_type)]
+
+        assert wait_until(
+            lambda: any(p.get("code") == "1ZHANDS0001" for p in seen("label.scanned")), 60
+        )
+        weighed = edge("weigh", "2.5kg")
+        assert weighed.returncode == 0, weighed.stderr
+        assert wait_until(lambda: bool(seen("package.weighed")), 60)
+        assert Decimal(str(seen("package.weighed")[0]["grams"])) == Decimal(2500)
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(60) == 0
+    assert not control.exists()
+    stopped = edge("lift")
+    assert stopped.returncode == 2 and "no demo is serving" in " ".join(stopped.stderr.split())

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.bus.persistence_lock import PersistenceHeld, hold_persistence, name_holder
+from edge.bus.tied_child import popen_tied
 from edge.bus.topics import check_device_id
 
 log = logging.getLogger(__name__)
@@ -254,6 +256,7 @@ class PrivateBroker:
         self.layout = layout
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._lock_fd: int | None = None
 
     def start(self, ready_within: float = 10.0) -> None:
         binary = shutil.which("mosquitto") or (
@@ -261,15 +264,30 @@ class PrivateBroker:
         )
         if binary is None:
             raise BrokerError("mosquitto not found: apt-get install mosquitto")
-        with self.log_path.open("ab") as log_file:
-            self.process = subprocess.Popen(
-                [binary, "-c", str(self.layout.conf)], stdout=log_file, stderr=log_file
-            )
+        # The broker holds the persistence folder's lock with us, and dies with us (SIGKILL too).
+        try:
+            self._lock_fd = hold_persistence(self.layout.data_dir, self.layout.conf)
+        except PersistenceHeld as exc:
+            raise BrokerError(str(exc)) from None
+        try:
+            with self.log_path.open("ab") as log_file:
+                self.process = popen_tied(
+                    [binary, "-c", str(self.layout.conf)],
+                    stdout=log_file,
+                    stderr=log_file,
+                    pass_fds=(self._lock_fd,),
+                )
+        except OSError as exc:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise BrokerError(f"mosquitto would not start: {exc}") from None
+        name_holder(self._lock_fd, self.process.pid)
         deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if (code := self.process.poll()) is not None:
+                self.stop()
                 raise BrokerError(
-                    f"mosquitto exited with {self.process.returncode}: "
+                    f"mosquitto exited with {code}: "
                     f"{self.log_path.read_text(errors='replace')[-2000:]}"
                 )
             try:
@@ -294,6 +312,9 @@ class PrivateBroker:
             self.process.kill()
             self.process.wait()
         self.process = None
+        if self._lock_fd is not None:  # the broker's copy of the lock closed as it exited
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def restart(self) -> None:
         self.stop()

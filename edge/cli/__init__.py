@@ -12,7 +12,7 @@ from edge import __version__
 from edge.cli.bus import bus_app, camera, drivers
 from edge.cli.certificate import certificate_app
 from edge.cli.common import CliState, fail_on_journal_errors
-from edge.cli.demo import demo
+from edge.cli.demo import demo_app
 from edge.cli.hub import manifest_app, run
 from edge.cli.journal import journal_app
 from edge.cli.operators import operator_app
@@ -33,7 +33,7 @@ app.add_typer(certificate_app, name="certificate")
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(operator_app, name="operator")
 app.add_typer(upstream_app_cli, name="upstream")
-app.command()(demo)
+app.add_typer(demo_app, name="demo")
 app.command()(drivers)
 app.command()(camera)
 app.command()(run)

@@ -1,4 +1,5 @@
-"""`edge demo`: the whole station on simulated devices, one shift through it, then proof."""
+"""`edge demo`: the whole station on simulated devices, one shift through it, then proof; and
+`edge demo scan|weigh|lift|dock|undock`, a person's hands on the devices of a demo that serves."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from rich.table import Table
 
 from edge.bus.broker import BrokerError
 from edge.cli.common import err_console, state
-from edge.demo_shift import DEMO_PIN, ShiftReport, run_shift
+from edge.demo.controls import ControlError, presets, send_control
+from edge.demo.shift import DEMO_PIN, Serving, ShiftReport, run_shift
 from edge.journal import JournalReader, verify_journal
 from edge.journal.keys import read_verifier
 from edge.journal.note import NoteError
@@ -24,8 +26,10 @@ from edge.upstream.cosign import CosignatureVerifier
 from stations.certificate import CertificateError, open_certificate
 
 console = Console()
+demo_app = typer.Typer()
 
 
+@demo_app.callback(invoke_without_command=True)
 def demo(
     ctx: typer.Context,
     serve: Annotated[
@@ -33,23 +37,49 @@ def demo(
     ] = False,
 ) -> None:
     """Run the station (broker, drivers, camera, hub, API) on simulated devices: a shift of
-    dock receiving and bench work, then verify the journal and prove a receipt."""
+    dock receiving and bench work, then verify the journal and prove a receipt. While one
+    serves (--serve), the commands below drive its simulated devices."""
+    if ctx.invoked_subcommand is not None:
+        return
     s = state(ctx)
     site, station = s.site or "demo-site", s.station or "dock-1"
+    proven: list[bool] = []
+
+    async def show_then_wait(serving: Serving) -> None:
+        proven.append(await asyncio.to_thread(_show, s.data_dir, serving.report))
+        await _wait(serving)
+
     try:
-        report = asyncio.run(run_shift(s.data_dir, site, station, serve=_wait if serve else None))
+        report = asyncio.run(
+            run_shift(s.data_dir, site, station, serve=show_then_wait if serve else None)
+        )
     except (BrokerError, RuntimeError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    _print_shift(report)
-    if not _prove(s.data_dir, report):
+    if not proven:
+        proven.append(_show(s.data_dir, report))
+    if not proven[0]:
         raise typer.Exit(1)
 
 
-async def _wait(api: str) -> None:
+def _show(data_dir: Path, report: ShiftReport) -> bool:
+    """Print the shift, verify and prove; False if a check failed."""
+    _print_shift(report)
+    return _prove(data_dir, report)
+
+
+async def _wait(serving: Serving) -> None:
+    """Say where the running station is reached, and serve until SIGINT or SIGTERM."""
     console.print(
-        f"station running: API {api}/docs (badges BADGE-ADA admin, BADGE-OLGA operator, "
-        f"BADGE-TOM technician; PIN {DEMO_PIN}); Ctrl-C stops"
+        f"station running: API {serving.api}/docs (badges BADGE-ADA admin, BADGE-OLGA operator, "
+        f"BADGE-TOM technician; PIN {DEMO_PIN})\n"
+        f"upstream: {serving.upstream}\n"
+        f"customer link of {serving.customer_return}: curl -H 'Authorization: Bearer "
+        f"{serving.customer_token}' {serving.customer_link}\n"
+        "devices: edge demo scan CODE | weigh GRAMS | lift | dock PRESET | undock "
+        f"(through {serving.controls}); Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -178,3 +208,49 @@ def _prove_upstream(journal: Path, report: ShiftReport) -> None:
             f"{view.get('status')}; milestones: {steps or 'none yet'}",
             highlight=False,
         )
+
+
+def _control(ctx: typer.Context, verb: str, value: str = "") -> None:
+    try:
+        console.print(send_control(state(ctx).data_dir, verb, value), highlight=False)
+    except ControlError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@demo_app.command()
+def scan(
+    ctx: typer.Context, code: Annotated[str, typer.Argument(help="What the label says.")]
+) -> None:
+    """The dock scanner reads CODE (a demo serving in the data folder)."""
+    _control(ctx, "scan", code)
+
+
+@demo_app.command()
+def weigh(
+    ctx: typer.Context,
+    weight: Annotated[str, typer.Argument(help="Grams (398.5), or kilograms as 1.234kg.")],
+) -> None:
+    """Put a load of WEIGHT on the dock scale (a demo serving in the data folder)."""
+    _control(ctx, "weigh", weight)
+
+
+@demo_app.command()
+def lift(ctx: typer.Context) -> None:
+    """Take the load off the dock scale (a demo serving in the data folder)."""
+    _control(ctx, "lift")
+
+
+@demo_app.command()
+def dock(
+    ctx: typer.Context,
+    preset: Annotated[str, typer.Argument(help=f"One of: {', '.join(presets())}.")],
+) -> None:
+    """Put a phone in the bench cradle (a demo serving in the data folder)."""
+    _control(ctx, "dock", preset)
+
+
+@demo_app.command()
+def undock(ctx: typer.Context) -> None:
+    """Take the phone out of the bench cradle (a demo serving in the data folder)."""
+    _control(ctx, "undock")

@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from edge.bus.broker import free_port
-from edge.demo_devices import until
+from edge.demo.devices import until
 from edge.journal import Journal
 from edge.replication.service import TOKEN_FILE
 from edge.upstream import Ledger, LedgerError, open_store

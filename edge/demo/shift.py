@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,15 +25,19 @@ import uvicorn
 from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.bus.broker import free_port
-from edge.demo_devices import demo_station, until
-from edge.demo_upstream import DemoUpstream, demo_upstream
+from edge.demo.controls import serve_controls
+from edge.demo.devices import demo_station, until
+from edge.demo.upstream import DemoUpstream, demo_upstream
 from edge.hub.serve import hub_app, server_config
 from edge.operators import OPERATORS_FILE, OperatorStore, Role
+from edge.upstream import Ledger
 from stations.catalogue import Catalogue
 from stations.manifest import parse_manifest
 from stations.profile import parse_hub_profile
 
 DEMO_PIN = "2580"
+JOURNAL_PAGE = 500  # events per request; the demo reads page after page until the last
+SHIFT_RETURN = re.compile(r"R-(\d{4,})-\d")
 STAFF = (
     ("ada", "Ada", Role.ADMIN),
     ("olga", "Olga", Role.OPERATOR),
@@ -56,6 +61,25 @@ class ShiftReport:
     replication: dict[str, Any] = field(default_factory=dict)
     customer_token: tuple[str, str] = ("", "")
     customer_view: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Where a person reaches the running demo."""
+
+    report: ShiftReport
+    upstream: str
+    customer_return: str
+    customer_token: str
+    controls: Path
+
+    @property
+    def api(self) -> str:
+        return self.report.api
+
+    @property
+    def customer_link(self) -> str:
+        return f"{self.upstream}/api/v1/returns/{self.customer_return}"
 
 
 def _ensure_staff(data_dir: Path) -> None:
@@ -110,7 +134,7 @@ async def run_shift(
     site: str,
     station: str,
     *,
-    serve: Callable[[str], Awaitable[None]] | None = None,
+    serve: Callable[[Serving], Awaitable[None]] | None = None,
 ) -> ShiftReport:
     """Start the station, run one shift, and (with `serve`) keep it up until `serve` returns."""
     await asyncio.to_thread(_ensure_staff, data_dir)
@@ -149,7 +173,8 @@ async def run_shift(
                 report = await _shift(client, demo, api, upstream, site)
             report.devices = {d: s.state for d, s in sorted(demo.hub.statuses.items())}
             if serve is not None:
-                await serve(api)
+                async with serve_controls(data_dir, demo) as controls:
+                    await serve(Serving(report, upstream.url, *report.customer_token, controls))
             return report
         finally:
             server.should_exit = True
@@ -192,17 +217,31 @@ class _Api:
             raise RuntimeError(f"{method} {url}: {answer.status_code} {answer.text}")
         return answer.json()
 
-    async def events(self, after: int) -> list[dict[str, Any]]:
-        page = await self.call(
-            "GET", "/api/v1/journal", "BADGE-ADA", params={"after": after, "limit": 500}
-        )
-        return list(page["events"])
+    async def size(self) -> int:
+        """The journal's latest seq (the page says it whatever its length)."""
+        page = await self.call("GET", "/api/v1/journal", "BADGE-ADA", params={"limit": 1})
+        return int(page["size"])
+
+    async def events(self, after: int, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Every event after seq `after` (optionally one type), however many pages that is."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": JOURNAL_PAGE}
+        if event_type is not None:
+            params["type"] = event_type
+        cursor: int | None = after
+        while cursor is not None:
+            page = await self.call(
+                "GET", "/api/v1/journal", "BADGE-ADA", params={**params, "after": cursor}
+            )
+            found.extend(page["events"])
+            cursor = page["next_after"]
+        return found
 
     async def wait_for(self, after: int, event_type: str, count: int = 1) -> dict[str, Any]:
         found: list[dict[str, Any]] = []
 
         async def seen() -> bool:
-            found[:] = [e for e in await self.events(after) if e["type"] == event_type]
+            found[:] = await self.events(after, event_type)
             return len(found) >= count
 
         deadline = asyncio.get_running_loop().time() + 30
@@ -218,9 +257,11 @@ async def _shift(
 ) -> ShiftReport:
     api = _Api(client)
     await api.sign_in("BADGE-ADA")
-    start = len(await api.events(0))
+    start = await api.size()
     report = ShiftReport(api=api_url, first_seq=start + 1, upstream_vkey=upstream.vkey)
-    shift = sum(1 for e in await api.events(0) if e["type"] == "manifest.synced") // 2 + 1
+    synced = await api.events(0, "manifest.synced")
+    known = await asyncio.to_thread(_upstream_return_ids, upstream.ledger, site)
+    shift = _next_shift([e["subject"] for e in synced] + known)
     returns = _manifest(shift)
     records = parse_manifest(json.dumps({"returns": returns}).encode(), "json", Catalogue.builtin())
     changed, tokens = await asyncio.to_thread(upstream.ledger.import_manifest, site, records)
@@ -235,14 +276,14 @@ async def _shift(
 
     # The dock: Olga receives two boxes.
     await api.sign_in("BADGE-OLGA")
-    mark = len(await api.events(0))
+    mark = await api.size()
     demo.scanner.scan(returns[0]["label_codes"][0])
     await api.wait_for(mark, "label.scanned")
     demo.scale.place("398.5")
     await api.wait_for(mark, "photo.captured")
     done = await api.call("POST", "/api/v1/dock/seal", "BADGE-OLGA", json={"intact": True})
     report.steps.append(f"dock: {done['message']}")
-    mark = len(await api.events(0))
+    mark = await api.size()
     demo.scanner.scan(f"1ZUNKNOWN{shift:04d}")
     await api.wait_for(mark, "label.scanned")
     demo.scale.place("1210")
@@ -254,7 +295,7 @@ async def _shift(
 
     # The bench: Tom docks the Galaxy, grades it, erases it, routes and shelves it.
     await api.sign_in("BADGE-TOM")
-    mark = len(await api.events(0))
+    mark = await api.size()
     write_scenario(demo.cradle_scenario, load_preset("galaxy_s7_android8"))
     diag = await api.wait_for(mark, "diagnostics.recorded")
     unit_id = diag["subject"]
@@ -294,11 +335,29 @@ async def _shift(
     return report
 
 
+def _upstream_return_ids(ledger: Ledger, site: str) -> list[str]:
+    """Every return id the upstream's manifest holds for the site, page after page."""
+    ids: list[str] = []
+    cursor, more = 0, True
+    while more:
+        records, cursor, more = ledger.manifest_since(site, cursor, 1000)
+        ids.extend(str(r.get("return_id")) for r in records)
+    return ids
+
+
+def _next_shift(return_ids: list[str]) -> int:
+    """One past the highest shift any earlier run used, so each run's return ids are new."""
+    shifts = [int(m.group(1)) for r in return_ids if (m := SHIFT_RETURN.fullmatch(r))]
+    return max(shifts, default=0) + 1
+
+
 async def _replicated(api: _Api, within: float = 30) -> dict[str, Any]:
-    """The replication status once the upstream holds every event (or the time is up)."""
+    """The replication status once the upstream holds every event and the round that sent them
+    is over (or the time is up)."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         status: dict[str, Any] = await api.call("GET", "/api/v1/replication", "BADGE-ADA")
-        if status["backlog"]["events"] == 0 or asyncio.get_running_loop().time() > deadline:
+        settled = status["backlog"]["events"] == 0 and status["status"] == "idle"
+        if settled or asyncio.get_running_loop().time() > deadline:
             return status
         await asyncio.sleep(0.2)
