@@ -16,7 +16,8 @@ from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.journal.blobs import BlobStore
 from stations.certificate import open_certificate
 from tests.broker import RunningBroker
-from tests.hub.live import LiveStation, live_station, wait_for
+from edge.operators import Role
+from tests.hub.live import LiveStation, add_operator, live_station, wait_for
 
 CRADLE_TOOLS = ("adb", "idevice_id", "ideviceinfo", "idevicediagnostics")
 IPHONE_IMEI = "354652102345675"  # the iphone13_activated preset
@@ -206,14 +207,28 @@ def test_damage_beyond_disclosure_holds_the_payout_and_blocks_routing(
         assert unit["status"] == "returns_review" and unit["payout_status"] == "on_hold"
         routed = bench.call("POST", f"/api/v1/units/{unit_id}/route", "BADGE-TOM")
         assert routed.status_code == 409 and routed.json()["error"] == "returns_review"
-        # the technician accepts the revised payout: the hold ends, routing may go on
-        resolve = bench.call(
-            "POST",
-            f"/api/v1/exceptions/{raised['seq']}/resolve",
-            "BADGE-TOM",
-            json={"resolution": "accept", "reason": "customer agreed to the revised offer"},
+        # four eyes on money: not the technician who raised it, not another technician
+        resolve_path = f"/api/v1/exceptions/{raised['seq']}/resolve"
+        accept = {"resolution": "accept", "reason": "customer agreed to the revised offer"}
+        own = bench.call("POST", resolve_path, "BADGE-TOM", json=accept)
+        assert own.status_code == 403 and own.json()["error"] == "four_eyes"
+        assert "raised by you" in own.json()["message"] and "admin" in own.json()["message"]
+        add_operator(bench.data_dir, "tia", Role.TECHNICIAN, "BADGE-TIA")
+        bench.sign_in("BADGE-TIA")
+        other = bench.call("POST", resolve_path, "BADGE-TIA", json=accept)
+        assert other.status_code == 403 and other.json()["error"] == "four_eyes"
+        assert "admin role" in other.json()["message"]
+        assert (
+            bench.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM").json()["unit"][
+                "payout_status"
+            ]
+            == "on_hold"
         )
+        # a second person with the admin role accepts the revised payout: routing may go on
+        bench.sign_in("BADGE-ADA")
+        resolve = bench.call("POST", resolve_path, "BADGE-ADA", json=accept)
         assert resolve.status_code == 200, resolve.text
+        assert resolve.json()["events"][0]["operator"] == "ada"
         unit = bench.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM").json()["unit"]
         assert unit["payout_status"] == "adjusted"
         routed = bench.call("POST", f"/api/v1/units/{unit_id}/route", "BADGE-TOM")
@@ -257,7 +272,9 @@ def test_erasure_certificate_is_signed_journalled_and_gates_resale(
         blobs = BlobStore(station.data_dir / "blobs")
         assert blobs.matches(certificate.transcript_sha256)
         assert b"erase" in blobs.read(certificate.transcript_sha256)
-        assert certificate.device.manufacturer == "samsung"
+        # as the catalogue names what the cradle read (SM-G930F), not the raw getprop text
+        assert certificate.device.manufacturer == "Samsung"
+        assert certificate.device.model == "Galaxy S7"
         # the CLI verifies it against the journal while the hub runs
         check = subprocess.run(
             [
