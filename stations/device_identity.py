@@ -74,19 +74,19 @@ def mismatch(read: ReadDevice, declared: ExpectedReturn, catalogue: Catalogue) -
     expected = catalogue.identify(declared.make, declared.model)
     said = f"{declared.make} {declared.model}"
     if read.make and name_key(read.make) != name_key(declared.make):
-        return f"the cradle read a {read.describe()}; return {declared.return_id} declared a {said}"
+        return f"the cradle read {read.describe()}; return {declared.return_id} declared {said}"
     if read.catalogued and expected is not None:
         if (name_key(read.make or ""), name_key(read.model or "")) == (
             name_key(expected.make),
             name_key(expected.model),
         ):
             return None
-        return f"the cradle read a {read.describe()}; return {declared.return_id} declared a {said}"
+        return f"the cradle read {read.describe()}; return {declared.return_id} declared {said}"
     names = {name_key(n) for n in (expected.names() if expected else (declared.model,))}
     if name_key(read.model or "") in names or (read.code and name_key(read.code) in names):
         return None
     return (
-        f"the cradle read a {read.describe()}, which the catalogue cannot match to the declared "
+        f"the cradle read {read.describe()}, which the catalogue cannot match to the declared "
         f"{said} of return {declared.return_id}; check the device (or add its model code to "
         "the catalogue)"
     )
