@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from edge.journal.events import EventType
 from stations.condition import Condition
 from stations.grading import GradeFactors, grade, payout_delta
+from stations.reopening import refuse_if_finished
 from stations.workflow import GradeInput, Lookup, Outcome, WorkflowRefused
 
 
@@ -16,6 +17,7 @@ def decide_grade(request: GradeInput, lookup: Lookup, factors: GradeFactors) -> 
     unit = lookup.unit(request.unit_id)
     if unit is None:
         raise WorkflowRefused(f"no unit {request.unit_id!r} at this station", status=404)
+    refuse_if_finished(unit, "grading")
     answers: dict[str, Any] = dict(request.checklist)
     if answers.get("battery") is None:
         if unit.battery_health is None:

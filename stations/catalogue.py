@@ -9,6 +9,10 @@ A package's band is device weight plus packaging weight, widened by the toleranc
 
 rounded outwards to 0.1 g (shipped tolerance: 5 % and 10 g). A model the catalogue does not
 know gets the wide `[default]` device range and `source="default"`.
+
+A model's `codes` are what the phone itself reports (Android's ro.product.model or
+ro.product.device, an iPhone's ProductType): `identify` maps a cradle's reading to the entry a
+customer would have declared, so "SM-G930F" is a Samsung Galaxy S7.
 """
 
 from __future__ import annotations
@@ -103,6 +107,11 @@ class DeviceWeight:
     max_grams: Decimal
     aliases: tuple[str, ...] = ()
     source: str = ""
+    codes: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        """Every name and code this entry answers to."""
+        return (self.model, *self.aliases, *self.codes)
 
     def lookup_keys(self) -> tuple[tuple[str, str], ...]:
         make = name_key(self.make)
@@ -162,6 +171,7 @@ class _ModelEntry(BaseModel):
     model: Name
     grams: tuple[Grams, Grams]
     aliases: tuple[Name, ...] = ()
+    codes: tuple[Name, ...] = ()
 
     @field_validator("grams", mode="before")
     @classmethod
@@ -197,6 +207,7 @@ class Catalogue:
     default_device: tuple[Decimal, Decimal]
     tolerance: Tolerance
     sources: tuple[str, ...] = field(default=())
+    codes: Mapping[str, DeviceWeight] = field(default_factory=dict)  # name_key(code) → entry
 
     @classmethod
     def builtin(cls) -> Catalogue:
@@ -228,6 +239,19 @@ class Catalogue:
 
     def device(self, make: str, model: str) -> DeviceWeight | None:
         return self.devices.get((name_key(make), name_key(model)))
+
+    def identify(self, make: str | None, *models: str | None) -> DeviceWeight | None:
+        """The entry for a device as a phone or a customer names it: each of `models` is tried
+        as a model code (any make), then as a name or alias of `make`."""
+        for model in models:
+            if not model:
+                continue
+            entry = self.codes.get(name_key(model))
+            if entry is None and make:
+                entry = self.device(make, model)
+            if entry is not None:
+                return entry
+        return None
 
     def packaging_profile(self, key: str | None = None) -> PackagingProfile:
         chosen = key if key is not None else self.default_packaging
@@ -297,11 +321,13 @@ def _build(data: dict[str, Any], text: str, source: str, base: Catalogue | None)
         )
 
     devices = dict(base.devices) if base else {}
+    codes = dict(base.codes) if base else {}
     raw_models = data.get("model", [])
     if not isinstance(raw_models, list):
         raise CatalogueError(f"{source}: models are [[model]] entries")
     lines = array_table_lines(text, "model")
     claimed: dict[tuple[str, str], str] = {}
+    claimed_codes: dict[str, str] = {}
     for index, entry in enumerate(raw_models):
         where = _at(source, lines, index, len(raw_models))
         label = f"model {index + 1}"
@@ -319,6 +345,7 @@ def _build(data: dict[str, Any], text: str, source: str, base: Catalogue | None)
             max_grams=high,
             aliases=parsed_model.aliases,
             source=source,
+            codes=parsed_model.codes,
         )
         for key in weight.lookup_keys():
             if key in claimed:
@@ -331,8 +358,19 @@ def _build(data: dict[str, Any], text: str, source: str, base: Catalogue | None)
                 for old_key in replaced.lookup_keys():
                     if devices.get(old_key) is replaced:
                         del devices[old_key]
+                for old_code in replaced.codes:
+                    if codes.get(name_key(old_code)) is replaced:
+                        del codes[name_key(old_code)]
         for key in weight.lookup_keys():
             devices[key] = weight
+        for code in weight.codes:
+            code_key = name_key(code)
+            if code_key in claimed_codes:
+                raise CatalogueError(
+                    f"{where}: {label}: code {code!r} is already used by {claimed_codes[code_key]}"
+                )
+            claimed_codes[code_key] = label
+            codes[code_key] = weight
 
     default_packaging = default.packaging or (base.default_packaging if base else None)
     if default_packaging is None:
@@ -362,6 +400,7 @@ def _build(data: dict[str, Any], text: str, source: str, base: Catalogue | None)
         default_device=(low_default, high_default),
         tolerance=Tolerance(percent=percent, allowance_grams=allowance),
         sources=(*(base.sources if base else ()), source),
+        codes=codes,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.journal.events import EventType
+from stations.reopening import refuse_if_finished
 from stations.workflow import ErasureInput, Lookup, Outcome, WorkflowRefused
 
 
@@ -10,6 +11,7 @@ def decide_erasure(erasure: ErasureInput, lookup: Lookup) -> Outcome:
     unit = lookup.unit(erasure.unit_id)
     if unit is None:
         raise WorkflowRefused(f"no unit {erasure.unit_id!r} at this station", status=404)
+    refuse_if_finished(unit, "erasure")
     out = Outcome()
     out.add(
         EventType.ERASURE_COMPLETED,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from edge.journal.events import EventType
 from stations.disposition import DemandList, RuleSet, UnitFacts, decide
+from stations.exception_kinds import kind
+from stations.reopening import refuse_if_finished
 from stations.workflow import Lookup, Outcome, RouteInput, WorkflowRefused
 
 
@@ -13,6 +15,7 @@ def decide_route(
     unit = lookup.unit(request.unit_id)
     if unit is None:
         raise WorkflowRefused(f"no unit {request.unit_id!r} at this station", status=404)
+    refuse_if_finished(unit, "routing")
     if unit.grade is None or unit.checklist is None:
         raise WorkflowRefused(f"unit {unit.unit_id} is not graded yet", code="not_graded")
     if unit.payout_status == "declined":
@@ -20,12 +23,11 @@ def decide_route(
             f"unit {unit.unit_id}'s trade-in was declined: it goes back to the customer",
             code="declined",
         )
-    review = [
-        e for e in lookup.open_exceptions(unit.unit_id) if e.kind == "damage_beyond_disclosure"
-    ]
+    review = [e for e in lookup.open_exceptions(unit.unit_id) if kind(e.kind).changes_payout]
     if review:
         raise WorkflowRefused(
-            f"unit {unit.unit_id} is in returns review (exception {review[0].seq} is open)",
+            f"unit {unit.unit_id} is in returns review (exception {review[0].seq}, "
+            f"{review[0].kind}, is open and decides its payout)",
             code="returns_review",
         )
     checklist = unit.checklist

@@ -24,6 +24,7 @@ from stations.grading import GradeFactors
 from stations.moves import MovesState
 from stations.profile import HubProfile
 from stations.receiving import DockState
+from stations.reopening import decide_reopen
 from stations.resolution import decide_resolve
 from stations.routing import decide_route
 from stations.workflow import (
@@ -35,6 +36,7 @@ from stations.workflow import (
     MoveInput,
     Outcome,
     PhotoInput,
+    ReopenInput,
     ResolveInput,
     RouteInput,
     ScanInput,
@@ -112,7 +114,7 @@ class StationWorkflows:
                 return receiving.decide_photo(state.dock, item, self.station), state
             case DiagInput():
                 return bench.decide_diag(
-                    state.bench, item, lookup, new_unit_id, self.station
+                    state.bench, item, lookup, new_unit_id, self.station, self.catalogue
                 ), state
             case SealInput():
                 if not self.runs("receiving"):
@@ -128,6 +130,8 @@ class StationWorkflows:
                 return decide_route(item, lookup, self.rules, self.demand), state
             case MoveInput():
                 return moves.decide_move(item, lookup, self.moves_config), state
+            case ReopenInput():
+                return decide_reopen(item, lookup), state
         raise TypeError(f"no workflow takes {type(item).__name__}")
 
     def _scan(

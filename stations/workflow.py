@@ -108,6 +108,7 @@ class ResolveInput:
     resolution: str
     reason: str
     operator: str
+    role: str = ""  # the resolver's role (edge.operators.Role value); four eyes on money
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,15 @@ class RouteInput:
 
 
 @dataclass(frozen=True)
+class ReopenInput:
+    """A technician reopens a finished (routed) unit, saying why, before working on it again."""
+
+    unit_id: str
+    reason: str
+    operator: str
+
+
+@dataclass(frozen=True)
 class MoveInput:
     unit_id: str
     bin: str
@@ -160,6 +170,7 @@ WorkflowInput = (
     | ErasureInput
     | RouteInput
     | MoveInput
+    | ReopenInput
 )
 
 
@@ -257,6 +268,7 @@ class ExceptionView:
     subject: str
     message: str
     status: Literal["open", "resolved"]
+    operator: str = ""  # who raised it, or to whom the reading that raised it is credited
 
 
 class Lookup(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.cradle.clean import clean_text, clean_values
 from drivers.cradle.driver import CradleDriver
 from drivers.cradle.profile import CradleProfile
 from drivers.cradle.report import CradleOutput, DeviceReport, DeviceStatus
@@ -22,7 +23,7 @@ NEEDS_TECHNICIAN = {"unauthorized", "untrusted", "no_permissions", "other_mode",
 
 
 def _fact(fact: Any) -> Any:
-    return None if fact is None else fact.value
+    return None if fact is None or fact.value is None else clean_text(str(fact.value))
 
 
 def diag_payload(report: DeviceReport, seq: int) -> bytes:
@@ -40,14 +41,16 @@ def diag_payload(report: DeviceReport, seq: int) -> bytes:
         imei=report.imei.value,
         serial=_fact(report.serial_number),
         model=_fact(report.model),
-        battery_health=health,
-        lock={
-            "state": report.lock.state,
-            "method": report.lock.method,
-            "confidence": report.lock.confidence,
-            "reason": report.lock.reason,
-        },
-        fields=report.as_dict(),
+        battery_health=None if health is None else clean_text(health),
+        lock=clean_values(
+            {
+                "state": report.lock.state,
+                "method": report.lock.method,
+                "confidence": report.lock.confidence,
+                "reason": report.lock.reason,
+            }
+        ),
+        fields=clean_values(report.as_dict()),
     ).to_bytes()
 
 

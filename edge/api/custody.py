@@ -16,6 +16,7 @@ from edge.api.models import (
     ManifestBody,
     MoveBody,
     Page,
+    ReopenBody,
     ResolveBody,
     ScanBody,
     SealBody,
@@ -30,6 +31,7 @@ from stations.workflow import (
     GradeInput,
     MoveInput,
     Reading,
+    ReopenInput,
     ResolveInput,
     RouteInput,
     ScanInput,
@@ -191,6 +193,14 @@ async def move_unit(hub: Services, who: Operator, unit_id: UnitId, body: MoveBod
     return _result(await hub.hub.handle(MoveInput(unit_id, body.bin, who.operator_id)))
 
 
+@router.post("/units/{unit_id}/reopen", response_model=ActionResult, responses=_ERRORS)
+async def reopen_unit(
+    hub: Services, who: Technician, unit_id: UnitId, body: ReopenBody
+) -> ActionResult:
+    """Reopen a finished (routed) unit with a reason (`unit.reopened`) to work on it again."""
+    return _result(await hub.hub.handle(ReopenInput(unit_id, body.reason, who.operator_id)))
+
+
 # -- exceptions --
 
 
@@ -223,7 +233,7 @@ async def resolve_exception(
     hub: Services, who: Technician, seq: ExceptionSeq, body: ResolveBody
 ) -> ActionResult:
     """Close an exception with a resolution and a reason (`exception.resolved`)."""
-    item = ResolveInput(seq, body.resolution, body.reason, who.operator_id)
+    item = ResolveInput(seq, body.resolution, body.reason, who.operator_id, who.role.value)
     return _result(await hub.hub.handle(item))
 
 

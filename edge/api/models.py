@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from edge.limits import MAX_NOTE_LENGTH
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,3 +113,9 @@ class JournalPage(BaseModel):
         description="pass as `after` for the next page; null when this page is the last"
     )
     size: int
+
+
+class ReopenBody(_Body):
+    reason: str = Field(
+        min_length=3, max_length=MAX_NOTE_LENGTH, examples=["customer disputes the grade"]
+    )

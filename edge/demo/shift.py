@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from stdnum import luhn
 
 from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
@@ -43,7 +44,13 @@ STAFF = (
     ("olga", "Olga", Role.OPERATOR),
     ("tom", "Tom", Role.TECHNICIAN),
 )
-GALAXY_IMEI = "352911098765433"  # what the cradle's stand-in adb reads from the Galaxy S7
+
+
+def galaxy_imei(shift: int) -> str:
+    """Each shift docks another Galaxy S7 (the preset's TAC, its own serial and check digit): a
+    routed unit is finished, so the same phone again would be a `unit_finished` exception."""
+    body = f"35291109{shift % 1_000_000:06d}"
+    return body + luhn.calc_check_digit(body)
 
 
 @dataclass
@@ -116,7 +123,7 @@ def _manifest(shift: int) -> list[dict[str, Any]]:
             "customer_ref": "C-1002",
             "make": "Samsung",
             "model": "Galaxy S7",
-            "declared_imei": GALAXY_IMEI,
+            "declared_imei": galaxy_imei(shift),
             "screen": "minor_scratches",
             "body": "flawless",
             "function": "all_working",
@@ -296,7 +303,9 @@ async def _shift(
     # The bench: Tom docks the Galaxy, grades it, erases it, routes and shelves it.
     await api.sign_in("BADGE-TOM")
     mark = await api.size()
-    write_scenario(demo.cradle_scenario, load_preset("galaxy_s7_android8"))
+    galaxy = load_preset("galaxy_s7_android8")
+    galaxy["android"][0]["iphonesubinfo"] = {"string": galaxy_imei(shift)}
+    write_scenario(demo.cradle_scenario, galaxy)
     diag = await api.wait_for(mark, "diagnostics.recorded")
     unit_id = diag["subject"]
     unit = await api.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM")

@@ -14,11 +14,13 @@ from edge.hub.runtime import Result
 from edge.operators import Principal
 from stations.certificate import Device, Media, Technician, sign_certificate
 from stations.erasure_tool import ErasureRun, ErasureTarget, build_certificate, run_erasure
+from stations.reopening import refuse_if_finished
 from stations.workflow import ErasureInput, UnitView
 
 
 async def erase_unit(services: HubServices, unit: UnitView, who: Principal) -> Result:
     hub = services.hub
+    refuse_if_finished(unit, "erasure")  # before the tool runs, not after
     if unit.payout_status == "declined":
         raise ApiError(
             409, "declined", f"unit {unit.unit_id}'s trade-in was declined: it goes back unerased"

@@ -397,12 +397,13 @@ def _diagnostics(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any
     state = lock.get("state") if isinstance(lock, dict) else None
     conn.execute(
         "UPDATE units SET serial = coalesce(?, serial), model = coalesce(?, model), "
-        "make = coalesce(make, ?), "
+        "make = coalesce(?, make, ?), "
         "platform = coalesce(?, platform), battery_health = coalesce(?, battery_health), "
         "lock = ?, cradle_imei = coalesce(cradle_imei, ?), updated_seq = ? WHERE unit_id = ?",
         (
             p.get("serial"),
             p.get("model"),
+            p.get("make"),  # as read (bench.py); events before it had only "manufacturer"
             p.get("manufacturer"),
             p.get("platform"),
             p.get("battery_health"),
@@ -461,6 +462,14 @@ def _moved(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> 
     )
 
 
+def _reopened(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> None:
+    conn.execute(
+        "UPDATE units SET status = CASE WHEN grade IS NULL THEN 'identified' ELSE 'graded' END, "
+        "route = NULL, updated_seq = ? WHERE unit_id = ?",
+        (event.seq, event.subject),
+    )
+
+
 def _raised(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO exceptions (seq, kind, subject, message, evidence, attachments, raised_at, "
@@ -511,6 +520,7 @@ _HANDLERS = {
     EventType.LOCATION_MOVED: _moved,
     EventType.EXCEPTION_RAISED: _raised,
     EventType.EXCEPTION_RESOLVED: _resolved,
+    EventType.UNIT_REOPENED: _reopened,
 }
 
 
@@ -545,6 +555,7 @@ def _exception_view(row: sqlite3.Row) -> ExceptionView:
         subject=row["subject"],
         message=row["message"],
         status=row["status"],
+        operator=row["operator"],
     )
 
 

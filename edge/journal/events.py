@@ -47,6 +47,7 @@ class EventType(StrEnum):
     OPERATOR_SIGNED_IN = "operator.signed_in"
     STATION_PROVISIONED = "station.provisioned"
     MANIFEST_SYNCED = "manifest.synced"
+    UNIT_REOPENED = "unit.reopened"
 
 
 def format_ts(ts: datetime) -> str:

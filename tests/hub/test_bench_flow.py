@@ -14,9 +14,11 @@ from drivers.sim.cradle import SIM_DIR as CRADLE_SIM_DIR
 from drivers.sim.cradle import load_preset, write_scenario
 from drivers.sim.erasure import TOOL as ERASE_TOOL
 from edge.journal.blobs import BlobStore
+from edge.limits import MAX_CODE_LENGTH
+from edge.operators import Role
 from stations.certificate import open_certificate
 from tests.broker import RunningBroker
-from tests.hub.live import LiveStation, live_station, wait_for
+from tests.hub.live import LiveStation, add_operator, live_station, wait_for
 
 CRADLE_TOOLS = ("adb", "idevice_id", "ideviceinfo", "idevicediagnostics")
 IPHONE_IMEI = "354652102345675"  # the iphone13_activated preset
@@ -91,6 +93,16 @@ MANIFEST = [
         "currency": "EUR",
         "status": "accepted",
     },
+    {
+        "return_id": "R-2003",
+        "label_codes": ["RET-2003"],
+        "customer_ref": "C-3",
+        "make": "Apple",
+        "model": "iPhone 13",
+        "quote": "300.00",
+        "currency": "EUR",
+        "status": "accepted",
+    },
 ]
 
 
@@ -147,6 +159,9 @@ def test_imei_scan_links_the_trade_in_and_the_cradle_confirms_it(
         unit = bench.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM").json()["unit"]
         assert unit["identified_by"] == ["cradle", "scan"]
         assert unit["cradle_imei"] == IPHONE_IMEI and unit["serial"] == "F2LXK0ABCD12"
+        # declared "iPhone 13", read ProductType iPhone14,5: the same device, no mismatch
+        assert (unit["make"], unit["model"]) == ("Apple", "iPhone 13")
+        assert "device_mismatch" not in kinds
 
 
 def test_wrong_phone_in_the_box_is_an_imei_mismatch(
@@ -166,6 +181,159 @@ def test_wrong_phone_in_the_box_is_an_imei_mismatch(
         identified = _events_of(bench, start, "device.identified")[0]
         assert identified["payload"]["link"] == "label"
         assert identified["payload"]["return_id"] == "R-2002"
+        # declared Samsung Galaxy S7, read SM-G930F: the model matches, only the IMEI does not
+        _events_of(bench, start, "diagnostics.recorded")
+        kinds = [e["payload"].get("exception") for e in bench.events(start)]
+        assert "device_mismatch" not in kinds
+
+
+def test_declared_iphone_read_galaxy_is_a_device_mismatch(
+    broker: RunningBroker, tmp_path: Path, cradle: Path
+) -> None:
+    with live_station(broker, tmp_path, profile("bench")) as bench:
+        _start(bench)
+        start = bench.size()
+        assert bench.scanner is not None
+        bench.scanner.scan("RET-2003")  # declared an Apple iPhone 13, no IMEI given
+        _events_of(bench, start, "label.scanned")
+        write_scenario(cradle, load_preset("galaxy_s7_android8"))
+        diag = _events_of(bench, start, "diagnostics.recorded")[0]
+        unit_id = diag["subject"]
+        raised = [
+            e
+            for e in _events_of(bench, start, "exception.raised")
+            if e["payload"]["exception"] == "device_mismatch"
+        ]
+        assert [e["subject"] for e in raised] == [unit_id]
+        evidence = raised[0]["payload"]["evidence"]
+        assert evidence["declared"] == {"make": "Apple", "model": "iPhone 13"}
+        assert evidence["read"]["model"] == "Galaxy S7" and evidence["read"]["code"] == "SM-G930F"
+        unit = bench.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM").json()["unit"]
+        # the unit is what was read, not the declared make with the read model
+        assert (unit["make"], unit["model"], unit["return_id"]) == (
+            "Samsung",
+            "Galaxy S7",
+            "R-2003",
+        )
+        checklist = {
+            "screen": "flawless",
+            "body": "flawless",
+            "function": "all_working",
+            "accessories": "none",
+            "battery": 90,
+        }
+        graded = bench.call("POST", f"/api/v1/units/{unit_id}/grade", "BADGE-TOM", json=checklist)
+        assert graded.status_code == 200, graded.text
+        routed = bench.call("POST", f"/api/v1/units/{unit_id}/route", "BADGE-TOM")
+        assert routed.status_code == 409 and routed.json()["error"] == "returns_review"
+        assert "device_mismatch" in routed.json()["message"]
+
+
+BAD_IMEIS = (
+    "352911098765434",  # 15 digits, check digit wrong
+    "3" * 3000,
+    "35291109876543\x003",  # a NUL inside
+)
+
+
+def test_phones_without_a_valid_imei_never_land_on_the_previous_unit(
+    broker: RunningBroker, tmp_path: Path, cradle: Path
+) -> None:
+    with live_station(broker, tmp_path, profile("bench")) as bench:
+        _start(bench)
+        start = bench.size()
+        # the previous phone: read, graded, routed (to refurbish) and binned
+        write_scenario(cradle, load_preset("galaxy_s7_android8"))
+        previous = _events_of(bench, start, "diagnostics.recorded")[0]["subject"]
+        checklist = {
+            "screen": "heavy_scratches",
+            "body": "flawless",
+            "function": "all_working",
+            "accessories": "none",
+            "battery": 95,
+        }
+        path = f"/api/v1/units/{previous}"
+        assert bench.call("POST", f"{path}/grade", "BADGE-TOM", json=checklist).status_code == 200
+        assert bench.call("POST", f"{path}/route", "BADGE-TOM").status_code == 200
+        moved = bench.call("POST", f"{path}/move", "BADGE-TOM", json={"bin": "BIN-A-01"})
+        assert moved.status_code == 200
+        before = bench.call("GET", path, "BADGE-TOM").json()
+        units = {previous}
+        for n, bad in enumerate(BAD_IMEIS, start=1):
+            scenario = load_preset("galaxy_s7_android8")
+            phone = scenario["android"][0]
+            phone["serial"] = phone["props"]["ro.serialno"] = f"BADIMEI{n:04d}"
+            phone["iphonesubinfo"] = {"string": bad}
+            write_scenario(cradle, scenario)
+            diag = _events_of(bench, start, "diagnostics.recorded", n + 1)[-1]
+            unit_id = diag["subject"]
+            assert unit_id not in units  # a unit of its own, every time
+            units.add(unit_id)
+            assert diag["payload"]["serial"] == f"BADIMEI{n:04d}"
+            raised = [
+                e
+                for e in bench.events(start)
+                if e["type"] == "exception.raised" and e["subject"] == unit_id
+            ]
+            assert [e["payload"]["exception"] for e in raised] == ["imei_invalid"]
+            raw = raised[0]["payload"]["evidence"]["imei_raw"]
+            assert len(raw) <= MAX_CODE_LENGTH and raw.isprintable()
+            assert raw.startswith(bad[:14])
+        after = bench.call("GET", path, "BADGE-TOM").json()
+        assert after["unit"] == before["unit"]  # serial, status, route, bin: untouched
+        assert after["timeline"] == before["timeline"]
+        assert before["unit"]["status"] == "routed" and before["unit"]["location"] == "BIN-A-01"
+
+
+def test_a_finished_unit_is_reopened_with_a_reason_before_more_work(
+    broker: RunningBroker, tmp_path: Path, cradle: Path
+) -> None:
+    with live_station(broker, tmp_path, profile("erasure", erasure=True)) as station:
+        _start(station)
+        start = station.size()
+        write_scenario(cradle, load_preset("galaxy_s7_android8"))
+        unit_id = _events_of(station, start, "diagnostics.recorded")[0]["subject"]
+        path = f"/api/v1/units/{unit_id}"
+        checklist = {
+            "screen": "flawless",
+            "body": "flawless",
+            "function": "all_working",
+            "accessories": "complete",
+            "battery": 90,
+        }
+        assert station.call("POST", f"{path}/grade", "BADGE-TOM", json=checklist).status_code == 200
+        assert station.call("POST", f"{path}/erasure", "BADGE-TOM").status_code == 200
+        first_route = station.call("POST", f"{path}/route", "BADGE-TOM")
+        assert first_route.status_code == 200
+        route = first_route.json()["events"][0]["payload"]["route"]
+        bin_move = station.call("POST", f"{path}/move", "BADGE-TOM", json={"bin": "BIN-A-01"})
+        assert bin_move.status_code == 200
+        finished = station.size()
+        for step, body in (("erasure", None), ("route", None), ("grade", checklist)):
+            refused = station.call("POST", f"{path}/{step}", "BADGE-TOM", json=body)
+            assert refused.status_code == 409, (step, refused.text)
+            answer = refused.json()
+            assert answer["error"] == "unit_finished"
+            assert f"routed to {route}, in BIN-A-01" in answer["message"]
+            assert f"/api/v1/units/{unit_id}/reopen" in answer["message"]
+        assert station.size() == finished  # nothing erased, routed or graded again
+        # reopening: technician or admin, with a reason, journalled
+        station.sign_in("BADGE-OLGA")
+        reason = {"reason": "customer disputes the grade"}
+        assert station.call("POST", f"{path}/reopen", "BADGE-OLGA", json=reason).status_code == 403
+        short = station.call("POST", f"{path}/reopen", "BADGE-TOM", json={"reason": "x"})
+        assert short.status_code == 422
+        reopened = station.call("POST", f"{path}/reopen", "BADGE-TOM", json=reason)
+        assert reopened.status_code == 200, reopened.text
+        event = reopened.json()["events"][0]
+        assert event["type"] == "unit.reopened" and event["operator"] == "tom"
+        assert event["payload"]["reason"] == "customer disputes the grade"
+        assert event["payload"]["was"]["route"] == route
+        unit = station.call("GET", path, "BADGE-TOM").json()["unit"]
+        assert (unit["status"], unit["route"], unit["location"]) == ("graded", None, "BIN-A-01")
+        again = station.call("POST", f"{path}/reopen", "BADGE-TOM", json=reason)
+        assert again.status_code == 409 and again.json()["error"] == "not_finished"
+        assert station.call("POST", f"{path}/route", "BADGE-TOM").status_code == 200
 
 
 def test_damage_beyond_disclosure_holds_the_payout_and_blocks_routing(
@@ -206,14 +374,28 @@ def test_damage_beyond_disclosure_holds_the_payout_and_blocks_routing(
         assert unit["status"] == "returns_review" and unit["payout_status"] == "on_hold"
         routed = bench.call("POST", f"/api/v1/units/{unit_id}/route", "BADGE-TOM")
         assert routed.status_code == 409 and routed.json()["error"] == "returns_review"
-        # the technician accepts the revised payout: the hold ends, routing may go on
-        resolve = bench.call(
-            "POST",
-            f"/api/v1/exceptions/{raised['seq']}/resolve",
-            "BADGE-TOM",
-            json={"resolution": "accept", "reason": "customer agreed to the revised offer"},
+        # four eyes on money: not the technician who raised it, not another technician
+        resolve_path = f"/api/v1/exceptions/{raised['seq']}/resolve"
+        accept = {"resolution": "accept", "reason": "customer agreed to the revised offer"}
+        own = bench.call("POST", resolve_path, "BADGE-TOM", json=accept)
+        assert own.status_code == 403 and own.json()["error"] == "four_eyes"
+        assert "raised by you" in own.json()["message"] and "admin" in own.json()["message"]
+        add_operator(bench.data_dir, "tia", Role.TECHNICIAN, "BADGE-TIA")
+        bench.sign_in("BADGE-TIA")
+        other = bench.call("POST", resolve_path, "BADGE-TIA", json=accept)
+        assert other.status_code == 403 and other.json()["error"] == "four_eyes"
+        assert "admin role" in other.json()["message"]
+        assert (
+            bench.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM").json()["unit"][
+                "payout_status"
+            ]
+            == "on_hold"
         )
+        # a second person with the admin role accepts the revised payout: routing may go on
+        bench.sign_in("BADGE-ADA")
+        resolve = bench.call("POST", resolve_path, "BADGE-ADA", json=accept)
         assert resolve.status_code == 200, resolve.text
+        assert resolve.json()["events"][0]["operator"] == "ada"
         unit = bench.call("GET", f"/api/v1/units/{unit_id}", "BADGE-TOM").json()["unit"]
         assert unit["payout_status"] == "adjusted"
         routed = bench.call("POST", f"/api/v1/units/{unit_id}/route", "BADGE-TOM")
@@ -257,7 +439,9 @@ def test_erasure_certificate_is_signed_journalled_and_gates_resale(
         blobs = BlobStore(station.data_dir / "blobs")
         assert blobs.matches(certificate.transcript_sha256)
         assert b"erase" in blobs.read(certificate.transcript_sha256)
-        assert certificate.device.manufacturer == "samsung"
+        # as the catalogue names what the cradle read (SM-G930F), not the raw getprop text
+        assert certificate.device.manufacturer == "Samsung"
+        assert certificate.device.model == "Galaxy S7"
         # the CLI verifies it against the journal while the hub runs
         check = subprocess.run(
             [

@@ -194,3 +194,37 @@ def test_unreadable_override_is_a_catalogue_error(tmp_path: Path) -> None:
     latin1.write_bytes(b'[[model]]\nmake = "Caf\xe9"\n')
     with pytest.raises(CatalogueError, match="not UTF-8"):
         Catalogue.load(latin1)
+
+
+@pytest.mark.parametrize(
+    ("make", "reported", "expected"),
+    [
+        ("samsung", "SM-G930F", ("Samsung", "Galaxy S7")),  # Android ro.product.model
+        (None, "iPhone14,5", ("Apple", "iPhone 13")),  # iPhone ProductType, any make
+        ("Google", "shiba", ("Google", "Pixel 8")),  # Android ro.product.device
+        ("Apple", "iphone13", ("Apple", "iPhone 13")),  # a name, as a customer types it
+    ],
+)
+def test_identify_maps_model_codes_to_the_declared_name(
+    make: str | None, reported: str, expected: tuple[str, str]
+) -> None:
+    entry = Catalogue.builtin().identify(make, reported)
+    assert entry is not None and (entry.make, entry.model) == expected
+
+
+def test_identify_an_unknown_code_is_none() -> None:
+    assert Catalogue.builtin().identify("samsung", "SM-X999") is None
+    assert Catalogue.builtin().identify(None, None, "") is None
+
+
+def test_a_code_is_one_model_only_and_an_override_takes_its_codes_along() -> None:
+    twice = (
+        '[[model]]\nmake = "A"\nmodel = "X"\ncodes = ["C1"]\ngrams = 1\n'
+        '[[model]]\nmake = "A"\nmodel = "Y"\ncodes = ["c1"]\ngrams = 1\n'
+    )
+    with pytest.raises(CatalogueError, match="code 'c1' is already used by model 1"):
+        Catalogue.parse(twice, "override.toml", base=Catalogue.builtin())
+    text = '[[model]]\nmake = "Samsung"\nmodel = "Galaxy S7"\ncodes = ["SM-G930X"]\ngrams = 152\n'
+    catalogue = Catalogue.parse(text, "override.toml", base=Catalogue.builtin())
+    assert catalogue.identify("samsung", "SM-G930F") is None  # the shipped codes went with it
+    assert catalogue.identify("samsung", "SM-G930X") is not None

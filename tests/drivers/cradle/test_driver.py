@@ -6,10 +6,14 @@ Expected values come from the scenario each test plugs in, never from the code u
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
 from drivers.cradle import DeviceReport
+from drivers.cradle.plugin import diag_payload
+from edge.bus.payloads import Diag, decode
+from edge.limits import MAX_CODE_LENGTH
 from tests.drivers.cradle.bench import Bench, poll_and_read
 
 ADB_SOURCE = "adb getprop"
@@ -254,6 +258,36 @@ def test_bad_imei_reported_invalid_with_raw(bench: Bench) -> None:
     assert by_platform["android"].imei.value is None
     assert by_platform["ios"].imei.state == "invalid"
     assert by_platform["ios"].imei.raw == short
+
+
+def test_bad_imeis_are_published_printable_and_bounded(bench: Bench) -> None:
+    bad = ("352911098765434", "3" * 3000, "35291109876543\x003")  # Luhn, length, a NUL
+    scenario = bench.preset("galaxy_s7_android8")
+    template = scenario["android"][0]
+    phones = []
+    for n, imei in enumerate(bad):
+        phone = json.loads(json.dumps(template))
+        phone["serial"] = phone["props"]["ro.serialno"] = f"BAD{n}"
+        phone["props"]["ro.product.model"] = "SM-G930F\x1b[2J" if n == 2 else "SM-G930F"
+        phone["iphonesubinfo"] = {"string": imei}
+        phones.append(phone)
+    bench.plug({"android": phones})
+    asyncio.run(poll_and_read(bench.driver()))
+
+    reports = {r.device_id: r for r in bench.reports()}
+    assert sorted(reports) == ["BAD0", "BAD1", "BAD2"]
+    for n, imei in enumerate(bad):
+        report = reports[f"BAD{n}"]
+        assert (report.imei.state, report.imei.value) == ("invalid", None)
+        payload = decode("diag", diag_payload(report, n + 1))
+        assert isinstance(payload, Diag) and payload.imei is None
+        raw = payload.fields["imei"]["raw"]  # type: ignore[index,call-overload]
+        assert isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_CODE_LENGTH
+        assert raw.startswith(imei[:14])
+    nul = decode("diag", diag_payload(reports["BAD2"], 3))
+    assert isinstance(nul, Diag)
+    assert nul.fields["imei"]["raw"] == "35291109876543\\x003"  # type: ignore[index,call-overload]
+    assert nul.model == "SM-G930F\\x1b[2J"  # an escape sequence shown, never sent raw
 
 
 def test_unknown_lock_stays_unknown(bench: Bench) -> None:

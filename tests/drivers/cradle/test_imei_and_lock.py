@@ -7,6 +7,7 @@ import pytest
 from drivers.cradle.adb import DevicePolicy
 from drivers.cradle.imei import read_imei
 from drivers.cradle.lock import android_lock, ios_lock
+from edge.limits import MAX_CODE_LENGTH
 
 
 def test_valid_imei() -> None:
@@ -33,6 +34,20 @@ def test_invalid_imei_keeps_raw(raw: str, why: str) -> None:
     assert imei.state == "invalid"
     assert imei.value is None
     assert imei.raw == raw
+    assert why in imei.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown", "why"),
+    [
+        ("35291109876543\x003", "35291109876543\\x003", "control characters"),
+        ("3" * 3000, "3" * (512 - 18) + "…(3000 characters)", "not 15 digits (3000 characters)"),
+    ],
+)
+def test_invalid_imei_raw_is_printable_and_bounded(raw: str, shown: str, why: str) -> None:
+    imei = read_imei(raw, "adb service call iphonesubinfo 1")
+    assert (imei.state, imei.value, imei.raw) == ("invalid", None, shown)
+    assert imei.raw is not None and len(imei.raw) <= MAX_CODE_LENGTH and imei.raw.isprintable()
     assert why in imei.reason
 
 
