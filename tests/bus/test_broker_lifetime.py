@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus.broker import CLIENT_USERS, BrokerError, private_broker
+from edge.bus.broker import CLIENT_USERS, BrokerError, PrivateBroker, private_broker
 from tests.broker import SITE, STATION, _have_mosquitto
 
 pytestmark = pytest.mark.skipif(not _have_mosquitto(), reason="needs the Debian package mosquitto")
@@ -30,7 +30,9 @@ from edge.bus.broker import private_broker
 if sys.argv[2] == "untied":
     tied._prctl = None
 creds = {u: "pw-" + u for u in ("hub", "drivers", "camera", "screen")}
-broker = private_broker(Path(sys.argv[1]), site="ams-1", station="dock-1", credentials=creds)
+broker = private_broker(
+    Path(sys.argv[1]), site="ams-1", station="dock-1", hosted={}, credentials=creds
+)
 starter = threading.Thread(target=broker.start)  # a thread that ends, as asyncio.to_thread's may
 starter.start()
 starter.join()
@@ -80,6 +82,10 @@ def credentials() -> dict[str, str]:
     return {user: secrets.token_urlsafe(16) for user in CLIENT_USERS}
 
 
+def _broker(folder: Path) -> PrivateBroker:
+    return private_broker(folder, site=SITE, station=STATION, hosted={}, credentials=credentials())
+
+
 def test_the_broker_dies_with_its_starter_even_by_sigkill(tmp_path: Path) -> None:
     starter, broker_pid = start_in_child(tmp_path, "tied")
     assert not gone(broker_pid)  # outlived the thread that started it
@@ -89,11 +95,11 @@ def test_the_broker_dies_with_its_starter_even_by_sigkill(tmp_path: Path) -> Non
 
 
 def test_a_second_broker_on_the_same_persistence_folder_is_refused(tmp_path: Path) -> None:
-    first = private_broker(tmp_path, site=SITE, station=STATION, credentials=credentials())
+    first = _broker(tmp_path)
     first.start()
     try:
         assert first.process is not None
-        second = private_broker(tmp_path, site=SITE, station=STATION, credentials=credentials())
+        second = _broker(tmp_path)
         with pytest.raises(BrokerError) as refused:
             second.start()
         assert f"pid {first.process.pid}" in str(refused.value)
@@ -104,7 +110,7 @@ def test_a_second_broker_on_the_same_persistence_folder_is_refused(tmp_path: Pat
         assert listening(first.layout.port)
     finally:
         first.stop()
-    again = private_broker(tmp_path, site=SITE, station=STATION, credentials=credentials())
+    again = _broker(tmp_path)
     again.start()  # stopping released the folder
     again.stop()
 
@@ -116,7 +122,7 @@ def test_a_broker_left_behind_by_a_dead_starter_is_stopped_before_a_new_one_star
     starter.send_signal(signal.SIGKILL)
     starter.wait()
     assert not gone(stale_pid)  # what the old code left running
-    broker = private_broker(tmp_path, site=SITE, station=STATION, credentials=credentials())
+    broker = _broker(tmp_path)
     broker.start()
     try:
         assert wait_until(lambda: gone(stale_pid))  # its lock was free only as it exited
