@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 from edge.journal import JOURNAL_FILE, JournalError, JournalReader
 from edge.journal.blobs import BlobStore
 from edge.journal.note import NoteError, parse_note
-from edge.replication.batches import OutgoingBatch, next_batch
+from edge.replication.batches import BatchOutOfReach, OutgoingBatch, next_batch
 from edge.replication.client import (
     IngestAnswer,
     UpstreamAway,
@@ -126,6 +126,7 @@ class _Pipeline:
         self.sent = held
         if self.ready is not None:
             self.ready.cancel()
+            self.ready.add_done_callback(_retrieved)
             self.ready = None
 
     def abandon(self) -> None:
@@ -264,7 +265,6 @@ class Replicator:
                 if not pipe.inflight:
                     if pipe.sent >= self.journal.size:
                         return held
-                    await self._no_checkpoint_in_reach(pipe.sent)
                     if not await self._sign_tail():
                         return held
                     continue
@@ -283,8 +283,12 @@ class Replicator:
     async def _top_up(self, pipe: _Pipeline) -> None:
         """Put batches on the wire until `in_flight` are, or the next has no checkpoint yet."""
         while len(pipe.inflight) < max(1, self.in_flight) and pipe.sent < self.journal.size:
-            prepared = await (pipe.ready or self._prepare(pipe.sent))
-            pipe.ready = None
+            read_ahead, pipe.ready = pipe.ready, None
+            prepared = await (read_ahead or self._prepare(pipe.sent))
+            if prepared is None and read_ahead is not None:
+                # read before the journal grew (a burst signs while a batch is answered): the
+                # journal has more now, so look again rather than wait for a signature
+                prepared = await self._prepare(pipe.sent)
             if prepared is None:
                 return
             batch, payload = prepared
@@ -315,7 +319,10 @@ class Replicator:
             batch = next_batch(self.journal.reader, held, self.batch_events)
             return None if batch is None else (batch, batch.encoded())
 
-        return await asyncio.to_thread(read)
+        try:
+            return await asyncio.to_thread(read)
+        except BatchOutOfReach as exc:
+            raise ReplicationAlarm(str(exc)) from None
 
     async def _settle(self, batch: OutgoingBatch, answer: IngestAnswer) -> int:
         held = self._check_claim(answer.head.size)
@@ -348,17 +355,6 @@ class Replicator:
         self.state.write(upstream_size=held)
         if self.on_progress is not None:
             self.on_progress(held, self.journal.size)
-
-    async def _no_checkpoint_in_reach(self, held: int) -> None:
-        """A signed checkpoint beyond `batch_events` events cannot be sent at all: say so, never
-        sit idle on it (the journal signs every 64 events, so this needs a journal written by
-        something else, or a tiny batch size)."""
-        beyond = await asyncio.to_thread(self.journal.reader.last_checkpoint_within, held, 2**62)
-        if beyond is not None:
-            raise ReplicationAlarm(
-                f"the next signed checkpoint after seq {held} is at {beyond.size}, more than "
-                f"batch_events={self.batch_events} events away: the batch cannot be sent"
-            )
 
     async def _sign_tail(self) -> bool:
         """Sign the unsigned tail once it has waited `sign_after_s`; True if signed."""
