@@ -66,6 +66,10 @@ class UpstreamClient:
             verify=verify,
         )
 
+    def use_token(self, token: str) -> None:
+        """Authenticate from now on with `token` (the station's token file changed)."""
+        self._http.headers["Authorization"] = f"Bearer {token}"
+
     async def close(self) -> None:
         await self._http.aclose()
 
