@@ -60,7 +60,7 @@ class UpstreamClient:
         self.site, self.station = site, station
         self._http = httpx.AsyncClient(
             base_url=url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
             timeout=TIMEOUT,
             limits=LIMITS,
             verify=verify,

@@ -59,9 +59,10 @@ def build_replicator(
     station = profile.station
     ca = profile.resolve(settings.ca)
     token = TokenFile.in_folder(data_dir)
+    token.refresh()  # read again before each round: the file may appear or change later
     client = UpstreamClient(
         settings.url,
-        "",  # the replicator sets the token file's before each round
+        token.token or "",
         station.site,
         station.station,
         verify=str(ca) if ca is not None else True,
@@ -112,11 +113,8 @@ class ReplicationService:
             log.error("replication not started: %s", exc)
             return cls(None, None, None, problem=str(exc))
         service = cls(replicator, state, client)
-        token = replicator.token
-        if token is not None:
-            token.refresh()
-            if token.token is None:  # said now, not after the first round
-                replicator.note_off(token.problem)
+        if replicator.token is not None and replicator.token.token is None:
+            replicator.note_off(replicator.token.problem)  # said now, not after the first round
         service._task = asyncio.ensure_future(replicator.run(service._stop))
         hub.on_appended.append(replicator.wake)
         log.info("replicating to %s", profile.upstream.url)
