@@ -131,7 +131,7 @@ def status(ctx: typer.Context) -> None:
     )
     age = f", oldest waiting {figures.oldest_age_s:.0f} s" if figures.oldest_age_s else ""
     console.print(f"backlog: {figures.events} events, {figures.bytes} bytes{age}")
-    if memory.alarm:
+    if memory.last_error:
+        console.print(f"last error: {memory.last_error}", highlight=False)
+    if memory.alarm:  # written instead of last_error while it stands
         console.print(f"[red]ALARM:[/red] {_printable(memory.alarm)}", highlight=False)
-    elif memory.last_error:
-        console.print(f"last error: {_printable(memory.last_error)}", highlight=False)

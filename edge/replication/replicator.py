@@ -234,7 +234,7 @@ class Replicator:
         if status == "alarm":
             self.stats.alarm = message
             log.error("replication alarm: %s", message)
-            self.state.write(last_error=message[:500], alarm=message[:500])
+            self.state.write(last_error="", alarm=message[:500])
         else:
             log.warning("upstream away: %s", message)
             self.state.write(last_error=message[:500])
