@@ -17,6 +17,7 @@ from edge.api.auth import require_role
 from edge.api.errors import error_responses
 from edge.api.services import HubServices, services
 from edge.operators import Principal, Role
+from edge.replication.figures import STATUSES
 
 router = APIRouter(tags=["station"])
 Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
@@ -75,8 +76,10 @@ class _StationCollector(Collector):
         )
         if replication.replicator is None:
             yield GaugeMetricFamily("edge_replication_up", "1 when replication runs", 0)
+            yield _state_gauge("off")
             return
         snapshot = replication.replicator.snapshot()
+        yield _state_gauge(snapshot["status"])
         yield GaugeMetricFamily(
             "edge_replication_up",
             "1 when the last round reached the upstream",
@@ -106,6 +109,23 @@ class _StationCollector(Collector):
         yield CounterMetricFamily(
             "edge_replication_blobs_sent", "Blobs uploaded", snapshot["blobs_sent"]
         )
+        yield CounterMetricFamily(
+            "edge_replication_refused_batches",
+            "Batches the upstream refused, every attempt (the reason: GET /api/v1/replication)",
+            snapshot["refused_batches"],
+        )
+
+
+def _state_gauge(current: str) -> GaugeMetricFamily:
+    """One series per state, 1 for the one replication is in; reasons stay out of labels."""
+    gauge = GaugeMetricFamily(
+        "edge_replication_state",
+        "1 for the state replication is in: starting, idle, sending, away, alarm, off",
+        labels=["state"],
+    )
+    for state in STATUSES:
+        gauge.add_metric([state], int(state == current))
+    return gauge
 
 
 @router.get("/metrics", tags=["health"], response_class=Response)

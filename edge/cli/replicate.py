@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edge.cli.common import err_console, state
@@ -19,9 +20,16 @@ from edge.replication.client import UpstreamAway, UpstreamRefused
 from edge.replication.replicator import JournalView, ReadOnlyJournal, ReplicationAlarm
 from edge.replication.service import ReplicationConfigError, build_replicator
 from edge.replication.state import STATE_FILE, ReplicationState
+from edge.replication.token import NoToken
 from stations.profile import HubProfile
 
 console = Console()
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
+
+
+def _printable(text: str) -> str:
+    """Text from elsewhere (the upstream's answer, an event) as plain words on a terminal."""
+    return escape(text.translate(_CONTROL))
 
 
 def replicate(
@@ -78,13 +86,19 @@ async def _once(view: JournalView, data_dir: Path, profile: HubProfile) -> int:
         )
         try:
             held = await replicator.sync()
+        except NoToken as exc:
+            replicator.note_off(str(exc))
+            err_console.print(f"[red]error:[/red] {_printable(str(exc))}", highlight=False)
+            return 2
         except UpstreamAway as exc:
             replicator.note_failure("away", str(exc))
-            err_console.print(f"[yellow]upstream away:[/yellow] {exc}; nothing lost, try later")
+            err_console.print(
+                f"[yellow]upstream away:[/yellow] {_printable(str(exc))}; nothing lost, try later"
+            )
             return 1
         except (UpstreamRefused, ReplicationAlarm) as exc:
             replicator.note_failure("alarm", str(exc))
-            err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
+            err_console.print(f"[red]refused:[/red] {_printable(str(exc))}", highlight=False)
             return 2
         finally:
             await client.close()
@@ -119,3 +133,5 @@ def status(ctx: typer.Context) -> None:
     console.print(f"backlog: {figures.events} events, {figures.bytes} bytes{age}")
     if memory.last_error:
         console.print(f"last error: {memory.last_error}", highlight=False)
+    if memory.alarm:  # written instead of last_error while it stands
+        console.print(f"[red]ALARM:[/red] {_printable(memory.alarm)}", highlight=False)

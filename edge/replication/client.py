@@ -60,11 +60,15 @@ class UpstreamClient:
         self.site, self.station = site, station
         self._http = httpx.AsyncClient(
             base_url=url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
             timeout=TIMEOUT,
             limits=LIMITS,
             verify=verify,
         )
+
+    def use_token(self, token: str) -> None:
+        """Authenticate from now on with `token` (the station's token file changed)."""
+        self._http.headers["Authorization"] = f"Bearer {token}"
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -6,8 +6,9 @@ It never drops anything: the journal is its only buffer, and it retries forever,
 with full jitter while the upstream is away and trying again at once when a probe finds it back.
 It resumes from the upstream's answer, never from its own belief; an upstream that claims more
 than the station holds, a fork, a cosignature that does not verify or a refused batch is an
-alarm: shown in the status and the metrics, logged loudly, and retried slowly until a person
-fixes it.
+alarm: shown in the status and the metrics, logged loudly, and retried slowly (at once when the
+token file changes); the first round that succeeds clears it. Without a token file (a station
+not registered upstream yet) it is off, and looks for the file every few seconds.
 """
 
 from __future__ import annotations
@@ -23,25 +24,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from edge.journal import JOURNAL_FILE, JournalError, JournalReader
 from edge.journal.blobs import BlobStore
 from edge.journal.note import NoteError, parse_note
-from edge.replication.batches import OutgoingBatch, next_batch
+from edge.replication.batches import BatchOutOfReach, OutgoingBatch, next_batch
 from edge.replication.client import (
     IngestAnswer,
     UpstreamAway,
     UpstreamClient,
     UpstreamRefused,
 )
+from edge.replication.figures import Refusal, ReplicatorStats, Status
 from edge.replication.state import ReplicationState
+from edge.replication.token import NoToken, TokenFile
 from edge.upstream.cosign import CosignatureVerifier
 from stations.manifest import ExpectedReturn, ManifestError
 
 log = logging.getLogger(__name__)
 ApplyManifest = Callable[[list[ExpectedReturn]], Awaitable[str]]
-Status = Literal["starting", "idle", "sending", "away", "alarm"]
 PROBE_INTERVAL_S = 2.0
 BLOB_CHUNK_EVENTS = 500
 
@@ -51,23 +53,6 @@ _Prepared = tuple[OutgoingBatch, bytes] | None
 
 class ReplicationAlarm(Exception):
     """Something a person must look at; replication waits and retries slowly."""
-
-
-@dataclass
-class ReplicatorStats:
-    status: Status = "starting"
-    upstream_size: int = 0
-    batches: dict[str, int] = field(default_factory=dict)  # by outcome
-    events_sent: int = 0
-    blobs_sent: int = 0
-    manifest_records: int = 0
-    last_ok_at: str = ""
-    last_error: str = ""
-    alarm: str = ""
-    retry_in_s: float = 0.0
-
-    def count(self, outcome: str) -> None:
-        self.batches[outcome] = self.batches.get(outcome, 0) + 1
 
 
 class JournalView(Protocol):
@@ -126,6 +111,7 @@ class _Pipeline:
         self.sent = held
         if self.ready is not None:
             self.ready.cancel()
+            self.ready.add_done_callback(_retrieved)
             self.ready = None
 
     def abandon(self) -> None:
@@ -143,6 +129,7 @@ class Replicator:
     client: UpstreamClient
     apply_manifest: ApplyManifest | None = None
     cosigner: CosignatureVerifier | None = None
+    token: TokenFile | None = None  # read before each round; None: the client has its own
     batch_events: int = 500
     in_flight: int = 3  # batches on the wire at once (the upstream stores them in order)
     sign_after_s: float = 2.0
@@ -155,6 +142,7 @@ class Replicator:
     _unsigned_since: float | None = None
     _manifest_due: float = 0.0
     _failures: int = 0
+    _token_in_use: str | None = None
 
     def __post_init__(self) -> None:
         self.stats.upstream_size = self.state.read().upstream_size
@@ -169,6 +157,11 @@ class Replicator:
         while not stop.is_set():
             try:
                 await self.sync()
+            except NoToken as exc:
+                self.note_off(str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=PROBE_INTERVAL_S)
+                continue
             except UpstreamAway as exc:
                 self.note_failure("away", str(exc))
                 await self._back_off(stop, probe=True)
@@ -188,15 +181,33 @@ class Replicator:
     async def sync(self) -> int:
         """Send what is not upstream yet, then blobs, then the manifest when due; the upstream
         size it ended at. Raises what stops a round."""
+        await self._use_token()
         held = await self.send_events()
         await self.send_blobs(held)
         if self.apply_manifest is not None and time.monotonic() >= self._manifest_due:
             await self.pull_manifest()
             self._manifest_due = time.monotonic() + self.manifest_every_s
         now = _now()
-        self.stats.status, self.stats.last_ok_at, self.stats.alarm = "idle", now, ""
-        self.state.write(last_ok_at=now, last_error="")
+        stats = self.stats
+        stats.status, stats.last_ok_at, stats.alarm, stats.problem = "idle", now, "", ""
+        if stats.refusal is not None:
+            log.info("replication alarm cleared: the upstream took events through %d", held)
+            stats.refusal = None
+        self.state.write(last_ok_at=now, last_error="", alarm="")
         return held
+
+    async def _use_token(self) -> None:
+        """The token file as it is now: a new token is used from this round on."""
+        if self.token is None:
+            return
+        await asyncio.to_thread(self.token.refresh)
+        if self.token.token is None:
+            raise NoToken(self.token.problem)
+        if self.token.token != self._token_in_use:
+            if self._token_in_use is not None:
+                log.info("upstream token file changed; using the new token")
+            self.client.use_token(self.token.token)
+            self._token_in_use = self.token.token
 
     async def _idle(self, stop: asyncio.Event) -> None:
         self._wake.clear()
@@ -223,9 +234,17 @@ class Replicator:
         if status == "alarm":
             self.stats.alarm = message
             log.error("replication alarm: %s", message)
+            self.state.write(last_error="", alarm=message[:500])
         else:
             log.warning("upstream away: %s", message)
-        self.state.write(last_error=message[:500])
+            self.state.write(last_error=message[:500])
+
+    def note_off(self, problem: str) -> None:
+        """Replication cannot start yet (no token): said once, then looked at quietly."""
+        if problem != self.stats.problem:
+            log.warning("replication off: %s", problem)
+            self.state.write(last_error=problem[:500])
+        self.stats.status, self.stats.problem = "off", problem
 
     async def _back_off(self, stop: asyncio.Event, *, probe: bool) -> None:
         """Exponential backoff with full jitter; while away, probe often and go at once when
@@ -241,7 +260,12 @@ class Replicator:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(left, PROBE_INTERVAL_S))
-            if probe and not stop.is_set() and await self.client.alive():
+            if stop.is_set():
+                return
+            if self.token is not None and await asyncio.to_thread(self.token.refresh):
+                log.info("upstream token file changed; trying again now")
+                return
+            if probe and await self.client.alive():
                 log.info("upstream answers again; resuming")
                 return
 
@@ -264,12 +288,11 @@ class Replicator:
                 if not pipe.inflight:
                     if pipe.sent >= self.journal.size:
                         return held
-                    await self._no_checkpoint_in_reach(pipe.sent)
                     if not await self._sign_tail():
                         return held
                     continue
                 batch, request = pipe.inflight.popleft()
-                answer = await request
+                answer = await self._answer(batch, request)
                 if not answer.gap:
                     await self._top_up(pipe)
                 held = await self._settle(batch, answer)
@@ -283,8 +306,12 @@ class Replicator:
     async def _top_up(self, pipe: _Pipeline) -> None:
         """Put batches on the wire until `in_flight` are, or the next has no checkpoint yet."""
         while len(pipe.inflight) < max(1, self.in_flight) and pipe.sent < self.journal.size:
-            prepared = await (pipe.ready or self._prepare(pipe.sent))
-            pipe.ready = None
+            read_ahead, pipe.ready = pipe.ready, None
+            prepared = await (read_ahead or self._prepare(pipe.sent))
+            if prepared is None and read_ahead is not None:
+                # read before the journal grew (a burst signs while a batch is answered): the
+                # journal has more now, so look again rather than wait for a signature
+                prepared = await self._prepare(pipe.sent)
             if prepared is None:
                 return
             batch, payload = prepared
@@ -308,14 +335,29 @@ class Replicator:
         their answers count, refusals included."""
         while inflight:
             batch, request = inflight.popleft()
-            await self._settle(batch, await request)
+            await self._settle(batch, await self._answer(batch, request))
+
+    async def _answer(
+        self, batch: OutgoingBatch, request: asyncio.Future[IngestAnswer]
+    ) -> IngestAnswer:
+        """The upstream's answer to a batch; a refusal becomes an alarm naming its events."""
+        try:
+            return await request
+        except UpstreamRefused as exc:
+            refusal = Refusal.of(batch.first, batch.last, exc, _now())
+            self.stats.refused_batches += 1
+            self.stats.refusal = refusal
+            raise ReplicationAlarm(refusal.describe()) from None
 
     async def _prepare(self, held: int) -> _Prepared:
         def read() -> _Prepared:
             batch = next_batch(self.journal.reader, held, self.batch_events)
             return None if batch is None else (batch, batch.encoded())
 
-        return await asyncio.to_thread(read)
+        try:
+            return await asyncio.to_thread(read)
+        except BatchOutOfReach as exc:
+            raise ReplicationAlarm(str(exc)) from None
 
     async def _settle(self, batch: OutgoingBatch, answer: IngestAnswer) -> int:
         held = self._check_claim(answer.head.size)
@@ -348,17 +390,6 @@ class Replicator:
         self.state.write(upstream_size=held)
         if self.on_progress is not None:
             self.on_progress(held, self.journal.size)
-
-    async def _no_checkpoint_in_reach(self, held: int) -> None:
-        """A signed checkpoint beyond `batch_events` events cannot be sent at all: say so, never
-        sit idle on it (the journal signs every 64 events, so this needs a journal written by
-        something else, or a tiny batch size)."""
-        beyond = await asyncio.to_thread(self.journal.reader.last_checkpoint_within, held, 2**62)
-        if beyond is not None:
-            raise ReplicationAlarm(
-                f"the next signed checkpoint after seq {held} is at {beyond.size}, more than "
-                f"batch_events={self.batch_events} events away: the batch cannot be sent"
-            )
 
     async def _sign_tail(self) -> bool:
         """Sign the unsigned tail once it has waited `sign_after_s`; True if signed."""
@@ -451,19 +482,7 @@ class Replicator:
         return applied
 
     def snapshot(self) -> dict[str, Any]:
-        s = self.stats
-        return {
-            "status": s.status,
-            "upstream_size": s.upstream_size,
-            "events_sent": s.events_sent,
-            "blobs_sent": s.blobs_sent,
-            "manifest_records": s.manifest_records,
-            "batches": dict(s.batches),
-            "last_ok_at": s.last_ok_at or None,
-            "last_error": s.last_error or None,
-            "alarm": s.alarm or None,
-            "retry_in_s": s.retry_in_s if s.status in ("away", "alarm") else None,
-        }
+        return self.stats.snapshot()
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

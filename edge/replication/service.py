@@ -1,5 +1,6 @@
 """Replication as the hub runs it: configured from the profile's `[upstream]` section and the
-station's token file, started and stopped with the hub, its figures for the API and /metrics."""
+station's token file (read again whenever it changes), started and stopped with the hub, its
+figures for the API and /metrics."""
 
 from __future__ import annotations
 
@@ -17,30 +18,23 @@ from edge.replication.backlog import Backlog, backlog
 from edge.replication.client import UpstreamClient
 from edge.replication.replicator import JournalView, Replicator
 from edge.replication.state import STATE_FILE, ReplicationState
+from edge.replication.token import TOKEN_FILE, TokenFile
 from edge.upstream.cosign import CosignatureVerifier
 from stations.manifest import ExpectedReturn
 from stations.profile import HubProfile
 
 log = logging.getLogger(__name__)
-TOKEN_FILE = "upstream-token"
+__all__ = [
+    "TOKEN_FILE",
+    "ReplicationConfigError",
+    "ReplicationService",
+    "build_replicator",
+    "read_cosigner",
+]
 
 
 class ReplicationConfigError(Exception):
     pass
-
-
-def read_token(data_dir: Path) -> str:
-    path = data_dir / "keys" / TOKEN_FILE
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ReplicationConfigError(
-            f"no upstream token at {path} ({exc.strerror or exc}): register the station with "
-            "`edge upstream station add … --token-out` and put the token there (mode 0600)"
-        ) from None
-    if not token:
-        raise ReplicationConfigError(f"upstream token file {path} is empty")
-    return token
 
 
 def read_cosigner(profile: HubProfile) -> CosignatureVerifier | None:
@@ -64,9 +58,11 @@ def build_replicator(
         raise ReplicationConfigError("the profile has no [upstream] url")
     station = profile.station
     ca = profile.resolve(settings.ca)
+    token = TokenFile.in_folder(data_dir)
+    token.refresh()  # read again before each round: the file may appear or change later
     client = UpstreamClient(
         settings.url,
-        read_token(data_dir),
+        token.token or "",
         station.site,
         station.station,
         verify=str(ca) if ca is not None else True,
@@ -87,6 +83,7 @@ def build_replicator(
         client,
         apply_manifest=apply,
         cosigner=read_cosigner(profile),
+        token=token,
         batch_events=settings.batch_events,
         sign_after_s=settings.sign_after_s,
         manifest_every_s=settings.manifest_every_s,
@@ -116,6 +113,8 @@ class ReplicationService:
             log.error("replication not started: %s", exc)
             return cls(None, None, None, problem=str(exc))
         service = cls(replicator, state, client)
+        if replicator.token is not None and replicator.token.token is None:
+            replicator.note_off(replicator.token.problem)  # said now, not after the first round
         service._task = asyncio.ensure_future(replicator.run(service._stop))
         hub.on_appended.append(replicator.wake)
         log.info("replicating to %s", profile.upstream.url)

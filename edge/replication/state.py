@@ -20,6 +20,7 @@ class ReplicationMemory:
     manifest_etag: str = ""
     last_ok_at: str = ""
     last_error: str = ""
+    alarm: str = ""  # what a person must look at; cleared by the next round that succeeds
 
 
 class ReplicationState:

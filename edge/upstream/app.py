@@ -21,6 +21,7 @@ from edge.api.errors import ApiError, error_responses, install_error_handlers
 from edge.upstream.arrivals import ArrivalOrder
 from edge.upstream.ingest import InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
+from edge.upstream.refusals import wire_refusal
 from edge.upstream.store import StoreError
 from stations.catalogue import Catalogue
 from stations.manifest import ManifestError, parse_manifest
@@ -202,6 +203,7 @@ async def ingest(
                 # `validate_python` cost ~4x as much) and prechecked, before any lock
                 checked = await run_in_threadpool(check_body, site, station, raw)
             except ValidationError as exc:  # not a batch at all: as FastAPI answers a bad body
+                await run_in_threadpool(ledger.note_refusal, site, station, wire_refusal(raw, exc))
                 errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
                 raise RequestValidationError(errors) from None
             except InvalidBatch as exc:  # refused before the ledger saw it: an alert as well
