@@ -32,7 +32,7 @@ from stations.catalogue import Catalogue
 from stations.manifest import parse_manifest
 from stations.profile import parse_hub_profile
 
-DEMO_PIN = "2580"
+DEMO_PIN = "5274"
 STAFF = (
     ("ada", "Ada", Role.ADMIN),
     ("olga", "Olga", Role.OPERATOR),
@@ -70,6 +70,8 @@ def _ensure_staff(data_dir: Path) -> None:
                     badge=f"BADGE-{operator_id.upper()}",
                     now=datetime.now(UTC),
                 )
+            else:  # a data folder of an earlier version holds the earlier demo PIN
+                store.set_pin(operator_id, DEMO_PIN, now=datetime.now(UTC))
 
 
 def _manifest(shift: int) -> list[dict[str, Any]]:
