@@ -39,19 +39,11 @@ def check_pin_policy(pin: str) -> None:
         raise PinPolicyError("a PIN of one repeated digit is too easy to guess")
     steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
     if steps in ({1}, {9}):
-        raise PinPolicyError(
-            "a PIN of digits counting up or down by one (9 and 0 count as neighbours) is too "
-            "easy to guess"
-        )
+        raise PinPolicyError("a PIN counting up or down by one (0 follows 9) is too easy to guess")
     if _is_repeated_group(pin):
-        raise PinPolicyError(
-            "a PIN made of one short group repeated (such as 12-12) is too easy to guess"
-        )
+        raise PinPolicyError("a PIN of one group repeated (like 12-12) is too easy to guess")
     if _is_keypad_lines(pin):
-        raise PinPolicyError(
-            "a PIN that runs in straight lines across the keypad (such as 2-5-8-0 down the "
-            "middle) is too easy to guess"
-        )
+        raise PinPolicyError("a PIN along keypad lines (like 2-5-8-0) is too easy to guess")
     if pin in COMMON_PINS:
         raise PinPolicyError("this PIN is among the most commonly chosen ones; choose another")
 

@@ -65,13 +65,13 @@ def test_needs_rehash_when_parameters_differ() -> None:
         ("98765", "counting up or down"),
         ("8901", "counting up or down"),  # 9 and 0 are neighbours
         ("2109", "counting up or down"),
-        ("2580", "straight lines across the keypad"),
-        ("0852", "straight lines across the keypad"),
-        ("1470", "straight lines across the keypad"),
-        ("3690", "straight lines across the keypad"),
-        ("7410", "straight lines across the keypad"),  # calculator layout, 7 on top
-        ("147258369", "straight lines across the keypad"),
-        ("159357", "straight lines across the keypad"),
+        ("2580", "along keypad lines"),
+        ("0852", "along keypad lines"),
+        ("1470", "along keypad lines"),
+        ("3690", "along keypad lines"),
+        ("7410", "along keypad lines"),  # calculator layout, 7 on top
+        ("147258369", "along keypad lines"),
+        ("159357", "along keypad lines"),
         ("1212", "group repeated"),
         ("6969", "group repeated"),
         ("123123", "group repeated"),
