@@ -70,7 +70,7 @@ def _tighten(path: Path, wanted: int, what: str) -> None:
     tightened = mode & wanted
     try:
         path.chmod(tightened)
-    except PermissionError as exc:
+    except OSError as exc:  # not ours, or a read-only copy: say so, carry on
         log.warning(
             "state %s is readable by others and cannot be tightened path=%s mode=%04o error=%s",
             what,
