@@ -24,7 +24,7 @@ from typing import Literal, NoReturn
 from sqlite_utils import Database, Migrations
 
 from edge.journal.files import private_database, private_dir
-from edge.limits import MAX_SIGN_IN_FAILURE_ROWS
+from edge.operators import failures
 from edge.operators.backoff import SignInBackoff
 from edge.operators.errors import (
     LastAdminError,
@@ -33,6 +33,7 @@ from edge.operators.errors import (
     SignInError,
     UnknownOperatorError,
 )
+from edge.operators.failures import credential_hash
 from edge.operators.models import (
     Operator,
     Principal,
@@ -53,7 +54,6 @@ DEFAULT_SESSION_TTL = timedelta(hours=12)  # one shift
 SIGN_IN_REFUSED = "badge or PIN not recognised"
 KEYS_DIR = "keys"
 _MAX_TOKEN_LENGTH = 256
-_ANY_CREDENTIAL = "*"  # the failure count of an address over every badge and id it tried
 
 SignInMethod = Literal["badge", "code"]
 
@@ -117,11 +117,6 @@ def m002_pepper_and_failures_per_address(db: Database) -> None:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def credential_hash(by: SignInMethod, credential: str) -> str:
-    """How a badge or typed operator id is keyed in the failure counts (never kept as typed)."""
-    return hashlib.sha256(f"{by}:{credential}".encode()).hexdigest()
 
 
 def _ts(when: datetime) -> str:
@@ -429,7 +424,7 @@ class OperatorStore:
         fingerprint = key[:8]
         with self._sign_in_lock:
             with self._read() as conn:
-                held_until = self._held_until(conn, client, key, now)
+                held_until = failures.held_until(conn, client, key, now)
                 row = conn.execute(
                     f"SELECT * FROM operators WHERE {column} = ?", (credential,)
                 ).fetchone()
@@ -470,10 +465,7 @@ class OperatorStore:
             expires_at = now + self.session_ttl
             with self._write() as conn:
                 conn.execute("DELETE FROM sessions WHERE expires_at < ?", (_ts(now),))
-                conn.execute(
-                    "DELETE FROM sign_in_failures WHERE client = ? AND credential_sha256 IN (?, ?)",
-                    (client, key, _ANY_CREDENTIAL),
-                )
+                failures.clear_address(conn, client, key)
                 conn.execute(
                     "UPDATE operators SET failed_attempts = 0, locked_until = NULL, "
                     "pin_hash = coalesce(?, pin_hash), "
@@ -515,18 +507,6 @@ class OperatorStore:
             expires_at=expires_at,
         )
 
-    def _held_until(
-        self, conn: sqlite3.Connection, client: str, key: str, now: datetime
-    ) -> datetime | None:
-        """The latest time this pair or this address is held back until, if after `now`."""
-        rows = conn.execute(
-            "SELECT held_until FROM sign_in_failures WHERE client = ? AND "
-            "credential_sha256 IN (?, ?) AND held_until > ?",
-            (client, key, _ANY_CREDENTIAL, _ts(now)),
-        ).fetchall()
-        times = [_parse_ts(r["held_until"]) for r in rows]
-        return max((t for t in times if t is not None), default=None)
-
     def _refuse(
         self,
         client: str,
@@ -537,38 +517,8 @@ class OperatorStore:
         now: datetime,
     ) -> NoReturn:
         """Count the failure for the pair and the address; answer alike for known and unknown."""
-        forget_before = _ts(now - self.backoff.forget_after)
-        held: list[datetime] = []
         with self._write() as conn:
-            conn.execute("DELETE FROM sign_in_failures WHERE last_failed_at < ?", (forget_before,))
-            for credential_key, free in (
-                (key, self.backoff.free_failures),
-                (_ANY_CREDENTIAL, self.backoff.address_free_failures),
-            ):
-                row = conn.execute(
-                    "SELECT failures FROM sign_in_failures WHERE client = ? "
-                    "AND credential_sha256 = ?",
-                    (client, credential_key),
-                ).fetchone()
-                failures = 1 if row is None else int(row["failures"]) + 1
-                until = self.backoff.held_until(failures, free, now)
-                if until is not None:
-                    held.append(until)
-                conn.execute(
-                    "INSERT INTO sign_in_failures (client, credential_sha256, failures, "
-                    "last_failed_at, held_until) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (client, credential_sha256) DO UPDATE SET "
-                    "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
-                    "held_until = excluded.held_until",
-                    (client, credential_key, failures, _ts(now), _ts(until) if until else None),
-                )
-            # Bounded: a flood of made-up badges from many addresses forgets the oldest counts.
-            conn.execute(
-                "DELETE FROM sign_in_failures WHERE rowid IN (SELECT rowid FROM sign_in_failures "
-                "ORDER BY last_failed_at DESC LIMIT -1 OFFSET ?)",
-                (MAX_SIGN_IN_FAILURE_ROWS,),
-            )
-            held_until = max(held, default=None)
+            held_until = failures.record_failure(conn, client, key, now, self.backoff)
             if operator_id is not None:
                 # What admins see: wrong PINs since the last good one, and the latest hold.
                 lock = None if held_until is None else _ts(held_until)
@@ -698,8 +648,7 @@ class OperatorStore:
         keys = [credential_hash("code", operator.operator_id)]
         if operator.badge is not None:
             keys.append(credential_hash("badge", operator.badge))
-        for key in keys:
-            conn.execute("DELETE FROM sign_in_failures WHERE credential_sha256 = ?", (key,))
+        failures.clear_credentials(conn, keys)
         conn.execute(
             "UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE operator_id = ?",
             (operator.operator_id,),
