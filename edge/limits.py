@@ -25,3 +25,6 @@ MAX_JSON_BODY_BYTES = 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 # A manifest import (CSV or JSON body) sent to the hub or the upstream.
 MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024
+# Failed sign-in counts kept (one per client address and badge/operator id, one per address):
+# beyond this the oldest are forgotten, so made-up badges cannot grow operators.db without end.
+MAX_SIGN_IN_FAILURE_ROWS = 10_000

@@ -42,10 +42,12 @@ def store(data_dir: Path) -> OperatorStore:
     return OperatorStore(data_dir / OPERATORS_FILE)
 
 
-def signs_in(data_dir: Path, operator_id: str, pin: str) -> bool:
+def signs_in(data_dir: Path, operator_id: str, pin: str, client: str = "10.0.0.5") -> bool:
     with store(data_dir) as s:
         try:
-            s.sign_in(operator_id, pin, station="dock-1", now=datetime.now(UTC), by="code")
+            s.sign_in(
+                operator_id, pin, station="dock-1", now=datetime.now(UTC), by="code", client=client
+            )
         except SignInError:
             return False
     return True
@@ -104,6 +106,31 @@ def test_add_refuses_mismatched_weak_or_duplicate(data_dir: Path) -> None:
     assert_refused(again, "already exists")
 
 
+@pytest.mark.parametrize(
+    ("pin", "why"),
+    [
+        ("2580", "along keypad lines"),
+        ("0852", "along keypad lines"),
+        ("1470", "along keypad lines"),
+        ("8901", "counting up or down"),
+        ("1212", "group repeated"),
+        ("6969", "group repeated"),
+        ("2000", "most commonly chosen"),
+    ],
+)
+def test_add_and_set_pin_refuse_trivial_pins_saying_why(data_dir: Path, pin: str, why: str) -> None:
+    add = ("add", "op-0042", "--name", "Sam", "--role", "operator")
+    for refused in (
+        run(data_dir, *add, "--pin-stdin", stdin=f"{pin}\n"),
+        run(data_dir, *add, stdin=f"{pin}\n{pin}\n"),
+    ):
+        assert_refused(refused, why)
+        assert pin not in refused.output
+    add_admin(data_dir)
+    assert_refused(run(data_dir, "set-pin", "op-admin", "--pin-stdin", stdin=f"{pin}\n"), why)
+    assert signs_in(data_dir, "op-admin", PIN)
+
+
 def test_add_refuses_an_unknown_role(data_dir: Path) -> None:
     result = run(data_dir, "add", "op-1", "--name", "Sam", "--role", "boss", "--pin-stdin")
     assert result.exit_code == 2
@@ -136,15 +163,16 @@ def test_disable_and_enable_but_never_the_last_admin(data_dir: Path) -> None:
     assert_refused(run(data_dir, "disable", "op-9999"), "no operator op-9999")
 
 
-def test_unlock_clears_a_lockout(data_dir: Path) -> None:
+def test_unlock_frees_devices_held_back(data_dir: Path) -> None:
     add_admin(data_dir)
     for _ in range(5):
-        signs_in(data_dir, "op-admin", "482604")
-    assert "locked until" in run(data_dir, "list").stdout
-    assert not signs_in(data_dir, "op-admin", PIN)
+        signs_in(data_dir, "op-admin", "482604", client="10.0.0.66")
+    assert "held back until" in run(data_dir, "list").stdout
+    assert not signs_in(data_dir, "op-admin", PIN, client="10.0.0.66")
+    assert signs_in(data_dir, "op-admin", PIN)  # the admin's own device never was
     result = run(data_dir, "unlock", "op-admin")
     assert result.exit_code == 0 and "unlocked op-admin" in result.stdout
-    assert signs_in(data_dir, "op-admin", PIN)
+    assert signs_in(data_dir, "op-admin", PIN, client="10.0.0.66")
     assert_refused(run(data_dir, "unlock", "op-9999"), "no operator op-9999")
 
 

@@ -110,8 +110,10 @@ class OperatorView(BaseModel):
     role: Role
     badge: str | None
     disabled: bool
-    failed_attempts: int
-    locked_until: datetime | None
+    failed_attempts: int = Field(description="Wrong PINs for them since their last sign-in.")
+    locked_until: datetime | None = Field(
+        description="Until when some device is held back from trying their badge or id."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -285,13 +287,25 @@ def _store_errors() -> Iterator[None]:
 
 
 def _sign_in_refusal(exc: SignInError) -> ApiError:
-    if exc.reason == "locked":
-        until = exc.locked_until.isoformat() if exc.locked_until else None
-        return ApiError(423, "locked", exc.message, locked_until=until)
+    if exc.reason == "held_back":
+        # Held back per (client address, badge or id), alike for badges that exist or not.
+        wait = exc.retry_after_seconds or 1
+        return ApiError(
+            429,
+            "sign_in_held",
+            exc.message,
+            headers={"Retry-After": str(wait)},
+            retry_after=wait,
+        )
     if exc.reason == "disabled":
         return ApiError(403, "disabled", exc.message)
     # unknown badge and wrong PIN answer alike, so a badge's existence cannot be probed
     return ApiError(401, "sign_in_failed", exc.message)
+
+
+def client_address(request: Request) -> str:
+    """The peer's address as the server saw it (a proxy's only if uvicorn trusts it)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 # -- /api/v1/auth -----------------------------------------------------------------------------
@@ -313,12 +327,15 @@ def _sign_in_refusal(exc: SignInError) -> ApiError:
             403, "disabled", "operator op-0042 is disabled; ask an admin", "Operator disabled"
         ),
         422: _INVALID,
-        423: error_response(
-            423,
-            "locked",
-            "too many wrong PINs: locked until 07:35:12 UTC; wait, or ask an admin to unlock",
-            "Locked after repeated wrong PINs (a correct PIN is refused too until then)",
-            locked_until="2026-03-02T07:35:12.402113+00:00",
+        429: error_response(
+            429,
+            "sign_in_held",
+            "too many failed sign-ins with this badge from this device: try again in 8 s, or "
+            "ask an admin to unlock",
+            "Held back after repeated failures from this client address with this badge or id "
+            "(exponential; the same for badges that exist and ones that do not; a correct PIN "
+            "waits too). `Retry-After` says how long",
+            retry_after=8,
         ),
         503: error_response(
             503,
@@ -347,6 +364,7 @@ async def sign_in(
                 station=_station(request),
                 now=now,
                 by=method,
+                client=client_address(request),
             )
     except SignInError as exc:
         raise _sign_in_refusal(exc) from None
@@ -449,7 +467,8 @@ def create_operator(
     body: Annotated[OperatorCreate, Body(openapi_examples=_CREATE_EXAMPLES)],
     now: Annotated[datetime, Depends(utc_now)],
 ) -> OperatorView:
-    """Add an operator with their first PIN (4 to 12 digits; not 1111 or 1234-like)."""
+    """Add an operator with their first PIN (4 to 12 digits; not easy to guess: 1111, 1234,
+    1212, 2580 and the like are refused with the reason)."""
     with _store_errors():
         operator = _store(request).add_operator(
             body.operator_id,
@@ -523,7 +542,7 @@ def set_pin(
     body: Annotated[PinChange, Body(openapi_examples=_PIN_EXAMPLES)],
     now: Annotated[datetime, Depends(utc_now)],
 ) -> Response:
-    """Give a new PIN; clears a lockout and ends the operator's sessions."""
+    """Give a new PIN; clears held-back sign-ins and ends the operator's sessions."""
     with _store_errors():
         _store(request).set_pin(operator_id, body.pin.get_secret_value(), now=now)
     log.info("operator PIN set operator_id=%s by=%s", operator_id, admin.operator_id)
@@ -541,7 +560,7 @@ def unlock_operator(
     operator_id: str,
     now: Annotated[datetime, Depends(utc_now)],
 ) -> OperatorView:
-    """Clear a lockout after wrong PINs."""
+    """Let every device try this operator's badge and id again after failed sign-ins."""
     with _store_errors():
         operator = _store(request).unlock(operator_id, now=now)
     log.info("operator unlocked operator_id=%s by=%s", operator_id, admin.operator_id)

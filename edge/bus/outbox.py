@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from edge.journal.files import private_database
+
 migrations = Migrations("edge.bus.outbox")
 
 
@@ -79,7 +81,9 @@ class Outbox:
         self._lock = threading.Lock()  # the connection
         self._seq_lock = threading.Lock()  # the seq counters, never held across I/O
         try:
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._conn = sqlite3.connect(
+                private_database(path), isolation_level=None, check_same_thread=False
+            )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             migrations.apply(Database(self._conn))

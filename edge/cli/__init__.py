@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +76,12 @@ def main_options(
     )
 
 
+# Whatever `edge` creates (state, keys, databases, exported files) is its user's alone; places
+# that create state set 0700/0600 themselves too, for code run outside this entry point.
+PRIVATE_UMASK = 0o077
+
+
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     with fail_on_journal_errors():
         app()

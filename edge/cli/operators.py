@@ -89,7 +89,7 @@ def add(
 
 @operator_app.command("list")
 def list_operators(ctx: typer.Context) -> None:
-    """Every operator: role, badge, disabled or locked."""
+    """Every operator: role, badge, disabled, or held back after failed sign-ins."""
     with _operators(ctx) as store:
         operators = store.list_operators()
     if not operators:
@@ -101,7 +101,7 @@ def list_operators(ctx: typer.Context) -> None:
         if operator.disabled:
             status = "disabled"
         elif operator.is_locked(now) and operator.locked_until is not None:
-            status = f"locked until {operator.locked_until:%Y-%m-%d %H:%M:%S} UTC"
+            status = f"held back until {operator.locked_until:%Y-%m-%d %H:%M:%S} UTC"
         else:
             status = "active"
         table.add_row(
@@ -142,7 +142,7 @@ def unlock(
     ctx: typer.Context,
     operator_id: Annotated[str, typer.Argument(metavar="ID", help="Operator id.")],
 ) -> None:
-    """Clear a lockout after too many wrong PINs."""
+    """Let every device try an operator's badge and id again after failed sign-ins."""
     with _operators(ctx) as store:
         store.unlock(operator_id, now=_now())
     typer.echo(f"unlocked {operator_id}")
@@ -154,7 +154,7 @@ def set_pin(
     operator_id: Annotated[str, typer.Argument(metavar="ID", help="Operator id.")],
     pin_stdin: _PinStdin = False,
 ) -> None:
-    """Give an operator a new PIN; clears a lockout and ends their sessions."""
+    """Give an operator a new PIN; clears held-back sign-ins and ends their sessions."""
     with _operators(ctx) as store:
         if store.get(operator_id) is None:
             _refuse(f"no operator {operator_id}")

@@ -36,7 +36,7 @@ from stations.catalogue import Catalogue
 from stations.manifest import parse_manifest
 from stations.profile import parse_hub_profile
 
-DEMO_PIN = "2580"
+DEMO_PIN = "5274"
 JOURNAL_PAGE = 500  # events per request; the demo reads page after page until the last
 SHIFT_RETURN = re.compile(r"R-(\d{4,})-\d")
 STAFF = (
@@ -101,6 +101,8 @@ def _ensure_staff(data_dir: Path) -> None:
                     badge=f"BADGE-{operator_id.upper()}",
                     now=datetime.now(UTC),
                 )
+            else:  # a data folder of an earlier version holds the earlier demo PIN
+                store.set_pin(operator_id, DEMO_PIN, now=datetime.now(UTC))
 
 
 def _manifest(shift: int) -> list[dict[str, Any]]:

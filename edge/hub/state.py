@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.journal.events import CustodyEvent, EventType, format_ts
+from edge.journal.files import private_database
 from edge.wal_checkpoints import WalCheckpointer, defer_checkpoints
 from stations.manifest import ExpectedReturn
 from stations.workflow import ExceptionView, UnitView
@@ -62,6 +63,7 @@ _OPEN_TRADE_IN = ("accepted", "in_transit", "received")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    private_database(path)
     conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")

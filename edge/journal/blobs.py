@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edge.journal.errors import JournalError, JournalFullError, JournalInputError
-from edge.journal.files import fsync_dir
+from edge.journal.files import PRIVATE_DIR_MODE, fsync_dir, private_dir
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -40,7 +40,7 @@ class BlobStore:
             return self.put_chunks(iter(lambda: handle.read(_CHUNK), b""))
 
     def put_chunks(self, chunks: Iterable[bytes]) -> str:
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        private_dir(self._tmp)
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
         tmp = Path(tmp_name)
@@ -56,7 +56,7 @@ class BlobStore:
             if final.is_file():
                 tmp.unlink()
                 return sha256
-            final.parent.mkdir(exist_ok=True)
+            final.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             tmp.replace(final)
             fsync_dir(final.parent)
             # Always: the fan-out folder may be new, made by this or a concurrent put.

@@ -38,6 +38,7 @@ from edge.journal.events import (
     format_ts,
     is_plain,
 )
+from edge.journal.files import private_database, private_dir, private_file
 from edge.journal.keys import load_or_create_signer
 from edge.journal.note import (
     Checkpoint,
@@ -163,12 +164,12 @@ class Journal:
         self._accepting = False
         self._queued = 0  # requests handed to the writer and not yet committed by it
         self._readers: list[JournalReader] = []
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = _acquire_lock(data_dir / LOCK_FILE)
+        private_dir(data_dir)
+        self._lock = _acquire_lock(private_file(data_dir / LOCK_FILE))
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: WalCheckpointer | None = None
         try:
-            self._conn = connect(self.path)
+            self._conn = connect(private_database(self.path))
             defer_checkpoints(self._conn)
             quick = self._conn.execute("PRAGMA quick_check").fetchone()[0]
             if quick != "ok":

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from edge.journal.errors import JournalError
-from edge.journal.files import fsync_dir
+from edge.journal.files import fsync_dir, private_file
 from edge.journal.note import NoteError, Signer, Verifier
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def load_or_create_signer(keys_dir: Path, name: str) -> Signer:
         out.write(signer.encode() + "\n")
         out.flush()
         os.fsync(out.fileno())
-    (keys_dir / VERIFIER_FILE).write_text(signer.verifier.encode() + "\n")
+    private_file(keys_dir / VERIFIER_FILE).write_text(signer.verifier.encode() + "\n")
     fsync_dir(keys_dir)
     log.info("created station key key_id=%08x name=%s", signer.verifier.key_id, name)
     return signer

@@ -1,5 +1,7 @@
-"""The station's operators: roles, PINs, badge/PIN sign-in and sessions."""
+"""The station's operators: roles, PINs (policy, peppered hashes), badge/PIN sign-in with
+per-address backoff, and sessions."""
 
+from edge.operators.backoff import SignInBackoff
 from edge.operators.errors import (
     LastAdminError,
     OperatorConflictError,
@@ -12,10 +14,13 @@ from edge.operators.errors import (
     UnknownOperatorError,
 )
 from edge.operators.models import Operator, Principal, Session
-from edge.operators.pins import LockoutPolicy, PinHasher, check_pin_policy
+from edge.operators.pepper import PEPPER_FILE
+from edge.operators.pin_policy import check_pin_policy
+from edge.operators.pins import PinHasher
 from edge.operators.roles import Role
 from edge.operators.store import (
     DEFAULT_SESSION_TTL,
+    KEYS_DIR,
     OPERATORS_FILE,
     SIGN_IN_REFUSED,
     OperatorStore,
@@ -24,10 +29,11 @@ from edge.operators.store import (
 
 __all__ = [
     "DEFAULT_SESSION_TTL",
+    "KEYS_DIR",
     "OPERATORS_FILE",
+    "PEPPER_FILE",
     "SIGN_IN_REFUSED",
     "LastAdminError",
-    "LockoutPolicy",
     "Operator",
     "OperatorConflictError",
     "OperatorError",
@@ -39,6 +45,7 @@ __all__ = [
     "Principal",
     "Role",
     "Session",
+    "SignInBackoff",
     "SignInError",
     "SignInFailure",
     "SignInMethod",

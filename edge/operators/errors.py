@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-SignInFailure = Literal["unknown", "wrong_pin", "locked", "disabled"]
+SignInFailure = Literal["unknown", "wrong_pin", "held_back", "disabled"]
 
 
 class OperatorError(Exception):
@@ -37,12 +37,19 @@ class OperatorStoreError(OperatorError):
 
 
 class SignInError(OperatorError):
-    """A sign-in was refused. `unknown` and `wrong_pin` must look alike to whoever signs in."""
+    """A sign-in was refused. `unknown` and `wrong_pin` must look alike to whoever signs in, and
+    `held_back` (too many failures from one address) comes alike for known and unknown badges."""
 
     def __init__(
-        self, reason: SignInFailure, message: str, locked_until: datetime | None = None
+        self,
+        reason: SignInFailure,
+        message: str,
+        held_until: datetime | None = None,
+        *,
+        retry_after_seconds: int | None = None,
     ) -> None:
         super().__init__(message)
         self.reason: SignInFailure = reason
         self.message = message
-        self.locked_until = locked_until
+        self.held_until = held_until
+        self.retry_after_seconds = retry_after_seconds

@@ -17,7 +17,12 @@ _OPERATOR_ID = re.compile(OPERATOR_ID_PATTERN)
 
 @dataclass(frozen=True, slots=True)
 class Operator:
-    """An operator as the API and CLI show it: never the PIN hash."""
+    """An operator as the API and CLI show it: never the PIN hash.
+
+    `failed_attempts`: wrong PINs given for them since their last good sign-in (from any address);
+    `locked_until`: the latest time some client address is held back from trying their badge or
+    id again. Neither stops the operator themselves from signing in at another device.
+    """
 
     operator_id: str
     name: str

@@ -1,46 +1,31 @@
-"""Operator PINs: the policy a new PIN must meet, argon2id hashing, and lockout after guesses.
+"""Operator PIN hashes: argon2id over HMAC-SHA256(pepper, PIN).
 
 Hashing uses argon2id with OWASP's lighter recommended parameters (19 MiB, 2 passes, 1 lane)
 instead of argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes): several handhelds may sign in at
 shift start on a small board (about 25 ms per check on an x86 dev machine; not yet timed on a Pi).
-A PIN has few possible values, so the hash only keeps PINs from being read off a copied database
-at a glance; what stops guessing is the lockout (and, for badge sign-in, needing the badge).
+A PIN has few possible values, so a hash alone falls to trying them all; the pepper (a random key
+in the station's `keys/` folder, never in `operators.db`) goes into every hash, so a copied
+database is worth nothing without the keys folder too. Hashes made before the pepper verify
+against the bare PIN and are replaced at the next successful sign-in.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
+import hashlib
+import hmac
 import logging
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from edge.operators.errors import PinPolicyError
-
 log = logging.getLogger(__name__)
 
-MIN_PIN_LENGTH = 4
-MAX_PIN_LENGTH = 12
 
-
-def check_pin_policy(pin: str) -> None:
-    """Refuse a new PIN that is not 4–12 digits or is trivially guessable. Never echoes the PIN."""
-    if not MIN_PIN_LENGTH <= len(pin) <= MAX_PIN_LENGTH:
-        raise PinPolicyError(
-            f"a PIN is {MIN_PIN_LENGTH} to {MAX_PIN_LENGTH} digits; this one has {len(pin)} "
-            "characters"
-        )
-    if not (pin.isascii() and pin.isdigit()):
-        raise PinPolicyError("a PIN is digits only (0-9), so it can be typed on a keypad")
-    if len(set(pin)) == 1:
-        raise PinPolicyError("a PIN of one repeated digit is too easy to guess")
-    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
-    if steps in ({1}, {-1}):
-        raise PinPolicyError("a PIN of digits counting up or down by one is too easy to guess")
+def peppered(pin: str, pepper: bytes) -> str:
+    """What argon2 is given for a PIN: HMAC-SHA256 keyed with the pepper, hex."""
+    return hmac.new(pepper, pin.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 class PinHasher:
@@ -56,12 +41,15 @@ class PinHasher:
             type=Type.ID,
         )
 
-    def hash(self, pin: str) -> str:
-        return self._hasher.hash(pin)
+    def hash(self, pin: str, pepper: bytes | None = None) -> str:
+        """The hash to store; `pepper=None` only for hashes of earlier versions (tests)."""
+        return self._hasher.hash(pin if pepper is None else peppered(pin, pepper))
 
-    def verify(self, pin_hash: str, pin: str) -> bool:
+    def verify(self, pin_hash: str, pin: str, pepper: bytes | None = None) -> bool:
+        """Whether `pin` matches; give the pepper the hash was made with (None: made without)."""
+        secret = pin if pepper is None else peppered(pin, pepper)
         try:
-            return self._hasher.verify(pin_hash, pin)
+            return self._hasher.verify(pin_hash, secret)
         except VerifyMismatchError:
             return False
         except (VerificationError, InvalidHashError):
@@ -77,31 +65,12 @@ class PinHasher:
 
     def verify_nothing(self, pin: str) -> None:
         """Spend the time of a real verify, so an unknown badge answers as slowly as a known one."""
-        self.verify(self._dummy_hash, pin)
+        self.verify(self._dummy_hash, pin, self._dummy_pepper)
+
+    @functools.cached_property
+    def _dummy_pepper(self) -> bytes:
+        return secrets.token_bytes(32)
 
     @functools.cached_property
     def _dummy_hash(self) -> str:
-        return self.hash(secrets.token_hex(16))
-
-
-@dataclass(frozen=True, slots=True)
-class LockoutPolicy:
-    """After `max_failures` wrong PINs in a row the operator is locked for `lock_seconds`.
-
-    The count is only reset by a correct PIN or an admin (unlock, new PIN): after a lock expires,
-    each further wrong PIN locks again at once, so guessing is held to one try per lock period.
-    """
-
-    max_failures: int = 5
-    lock_seconds: int = 300
-
-    def __post_init__(self) -> None:
-        if self.max_failures < 1 or self.lock_seconds < 1:
-            raise ValueError("a lockout policy needs max_failures >= 1 and lock_seconds >= 1")
-
-    def after_failure(self, failures_before: int, now: datetime) -> tuple[int, datetime | None]:
-        """The new failure count, and the time the operator is locked until (None: not locked)."""
-        failures = failures_before + 1
-        if failures >= self.max_failures:
-            return failures, now + timedelta(seconds=self.lock_seconds)
-        return failures, None
+        return self.hash(secrets.token_hex(16), self._dummy_pepper)

@@ -1,13 +1,16 @@
 """The station's operators and their sign-in sessions, in their own SQLite file.
 
 Only a session token's SHA-256 is stored; the token itself exists only in the sign-in answer
-and on the handheld. Times are passed in (aware UTC); nothing here reads the clock.
+and on the handheld. PIN hashes are peppered with a key from the data folder's `keys/`. Failed
+sign-ins are counted per client address (see `edge.operators.backoff`). Times are passed in
+(aware UTC); nothing here reads the clock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 import sqlite3
 import threading
@@ -20,6 +23,9 @@ from typing import Literal, NoReturn
 
 from sqlite_utils import Database, Migrations
 
+from edge.journal.files import private_database, private_dir
+from edge.operators import failures
+from edge.operators.backoff import SignInBackoff
 from edge.operators.errors import (
     LastAdminError,
     OperatorConflictError,
@@ -27,6 +33,7 @@ from edge.operators.errors import (
     SignInError,
     UnknownOperatorError,
 )
+from edge.operators.failures import credential_hash
 from edge.operators.models import (
     Operator,
     Principal,
@@ -35,7 +42,9 @@ from edge.operators.models import (
     check_operator_id,
     clean_name,
 )
-from edge.operators.pins import LockoutPolicy, PinHasher, check_pin_policy
+from edge.operators.pepper import load_or_create_pepper
+from edge.operators.pin_policy import check_pin_policy
+from edge.operators.pins import PinHasher
 from edge.operators.roles import Role
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,7 @@ log = logging.getLogger(__name__)
 OPERATORS_FILE = "operators.db"
 DEFAULT_SESSION_TTL = timedelta(hours=12)  # one shift
 SIGN_IN_REFUSED = "badge or PIN not recognised"
+KEYS_DIR = "keys"
 _MAX_TOKEN_LENGTH = 256
 
 SignInMethod = Literal["badge", "code"]
@@ -78,6 +88,31 @@ def m001_operators(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX IF NOT EXISTS sessions_operator ON sessions (operator_id)")
+
+
+@migrations()
+def m002_pepper_and_failures_per_address(db: Database) -> None:
+    """PIN hashes say whether they are peppered (older ones are not); failed sign-ins are
+    counted per (client address, credential), no longer as a lock on the person."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(operators)").fetchall()}
+    if "pin_peppered" not in columns:
+        db.execute(
+            "ALTER TABLE operators ADD COLUMN pin_peppered INTEGER NOT NULL DEFAULT 0 "
+            "CHECK (pin_peppered IN (0, 1))"
+        )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS sign_in_failures (
+            client TEXT NOT NULL,
+            credential_sha256 TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            held_until TEXT,
+            PRIMARY KEY (client, credential_sha256)
+        )"""
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS sign_in_failures_last ON sign_in_failures (last_failed_at)"
+    )
 
 
 def token_hash(token: str) -> str:
@@ -118,23 +153,26 @@ class OperatorStore:
         self,
         path: Path,
         *,
-        lockout: LockoutPolicy | None = None,
+        backoff: SignInBackoff | None = None,
         session_ttl: timedelta = DEFAULT_SESSION_TTL,
         hasher: PinHasher | None = None,
+        keys_dir: Path | None = None,
     ) -> None:
+        """`keys_dir` (default: `keys/` beside the database) holds the PIN pepper."""
         if session_ttl <= timedelta(0):
             raise ValueError("session_ttl must be positive")
         self.path = path
-        self.lockout = lockout or LockoutPolicy()
+        self.backoff = backoff or SignInBackoff()
         self.session_ttl = session_ttl
         self.hasher = hasher or PinHasher()
         self._lock = threading.Lock()
         self._generation = 0
         self._data_version: int | None = None
-        # Sign-ins run one at a time, so parallel guesses cannot all slip in before a lockout.
+        # Sign-ins run one at a time, so parallel guesses cannot all slip in before a hold.
         self._sign_in_lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
+            private_database(path)
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=5.0
             )
@@ -144,8 +182,23 @@ class OperatorStore:
             self._conn.execute("PRAGMA foreign_keys = ON")
             migrations.apply(Database(self._conn))
             self._conn.row_factory = sqlite3.Row
+            self._pepper, created = load_or_create_pepper(keys_dir or path.parent / KEYS_DIR)
+            if created:
+                self._warn_of_lost_pepper()
         except (sqlite3.Error, OSError) as exc:
             raise OperatorStoreError(f"operators database {path} cannot be opened: {exc}") from exc
+
+    def _warn_of_lost_pepper(self) -> None:
+        (lost,) = self._conn.execute(
+            "SELECT count(*) FROM operators WHERE pin_peppered = 1"
+        ).fetchone()
+        if lost:
+            log.error(
+                "PIN pepper was missing and a new one was made; operators=%d whose PINs used the "
+                "old one cannot sign in until given a new PIN (edge operator set-pin ID), or "
+                "restore keys/ from a backup",
+                lost,
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -221,7 +274,7 @@ class OperatorStore:
         if badge is not None:
             check_badge(badge)
         check_pin_policy(pin)
-        pin_hash = self.hasher.hash(pin)
+        pin_hash = self.hasher.hash(pin, self._pepper)
         with self._write() as conn:
             if conn.execute(
                 "SELECT 1 FROM operators WHERE operator_id = ?", (operator_id,)
@@ -229,8 +282,8 @@ class OperatorStore:
                 raise OperatorConflictError(f"operator {operator_id} already exists")
             self._check_badge_free(conn, badge, operator_id)
             conn.execute(
-                "INSERT INTO operators (operator_id, name, role, badge, pin_hash, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO operators (operator_id, name, role, badge, pin_hash, pin_peppered, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
                 (operator_id, name, role.value, badge, pin_hash, _ts(now), _ts(now)),
             )
             added = self._get(conn, operator_id)
@@ -302,29 +355,31 @@ class OperatorStore:
         return updated
 
     def set_pin(self, operator_id: str, pin: str, *, now: datetime) -> Operator:
-        """Give a new PIN; clears any lockout and ends the operator's sessions."""
+        """Give a new PIN; clears held-back sign-ins and ends the operator's sessions."""
         check_pin_policy(pin)
-        pin_hash = self.hasher.hash(pin)
+        pin_hash = self.hasher.hash(pin, self._pepper)
         with self._write() as conn:
-            self._get(conn, operator_id)
+            operator = self._get(conn, operator_id)
             conn.execute(
-                "UPDATE operators SET pin_hash = ?, failed_attempts = 0, locked_until = NULL, "
-                "updated_at = ? WHERE operator_id = ?",
+                "UPDATE operators SET pin_hash = ?, pin_peppered = 1, updated_at = ? "
+                "WHERE operator_id = ?",
                 (pin_hash, _ts(now), operator_id),
             )
+            self._clear_failures(conn, operator)
             self._revoke_sessions(conn, operator_id, now)
             changed = self._get(conn, operator_id)
         log.info("operator PIN set operator_id=%s", operator_id)
         return changed
 
     def unlock(self, operator_id: str, *, now: datetime) -> Operator:
+        """Forget the failed sign-ins against this operator's badge and id, from every address."""
         with self._write() as conn:
-            self._get(conn, operator_id)
+            operator = self._get(conn, operator_id)
             conn.execute(
-                "UPDATE operators SET failed_attempts = 0, locked_until = NULL, updated_at = ? "
-                "WHERE operator_id = ?",
+                "UPDATE operators SET updated_at = ? WHERE operator_id = ?",
                 (_ts(now), operator_id),
             )
+            self._clear_failures(conn, operator)
             unlocked = self._get(conn, operator_id)
         log.info("operator unlocked operator_id=%s", operator_id)
         return unlocked
@@ -349,44 +404,74 @@ class OperatorStore:
     # -- sessions --------------------------------------------------------------------------
 
     def sign_in(
-        self, credential: str, pin: str, *, station: str, now: datetime, by: SignInMethod
+        self,
+        credential: str,
+        pin: str,
+        *,
+        station: str,
+        now: datetime,
+        by: SignInMethod,
+        client: str,
     ) -> Session:
-        """Check a badge (or operator id) and PIN; start a session or raise SignInError."""
+        """Check a badge (or operator id) and PIN from `client` (its network address); start a
+        session or raise SignInError.
+
+        An unknown credential, a wrong PIN and a held-back pair are answered alike whether the
+        badge exists or not, after the same argon2 work (none when held back).
+        """
         column = {"badge": "badge", "code": "operator_id"}[by]
+        key = credential_hash(by, credential)
+        fingerprint = key[:8]
         with self._sign_in_lock:
             with self._read() as conn:
+                held_until = failures.held_until(conn, client, key, now)
                 row = conn.execute(
                     f"SELECT * FROM operators WHERE {column} = ?", (credential,)
                 ).fetchone()
+            operator_id = None if row is None else str(row["operator_id"])
+            if held_until is not None:
+                log.warning(
+                    "sign-in refused reason=held_back client=%s by=%s credential=%s "
+                    "operator_id=%s station=%s held_until=%s",
+                    client,
+                    by,
+                    fingerprint,
+                    operator_id,
+                    station,
+                    _ts(held_until),
+                )
+                _refuse_held(by, held_until, now)
             if row is None:
                 self.hasher.verify_nothing(pin)
-                log.warning("sign-in refused reason=unknown by=%s station=%s", by, station)
-                raise SignInError("unknown", SIGN_IN_REFUSED)
+                matches = False
+            else:
+                pepper = self._pepper if row["pin_peppered"] else None
+                matches = self.hasher.verify(row["pin_hash"], pin, pepper)
+            if not matches:
+                self._refuse(client, by, key, operator_id, station, now)
+            assert row is not None and operator_id is not None
             operator = _operator(row)
-            operator_id = operator.operator_id
-            if operator.is_locked(now):
-                log.warning(
-                    "sign-in refused reason=locked operator_id=%s station=%s", operator_id, station
-                )
-                _refuse_locked(operator.locked_until)
-            if not self.hasher.verify(row["pin_hash"], pin):
-                self._refuse_wrong_pin(operator, now, station)
             if operator.disabled:
                 log.warning(
-                    "sign-in refused reason=disabled operator_id=%s station=%s",
+                    "sign-in refused reason=disabled client=%s operator_id=%s station=%s",
+                    client,
                     operator_id,
                     station,
                 )
                 raise SignInError("disabled", f"operator {operator_id} is disabled; ask an admin")
-            new_hash = self.hasher.hash(pin) if self.hasher.needs_rehash(row["pin_hash"]) else None
+            rehash = not row["pin_peppered"] or self.hasher.needs_rehash(row["pin_hash"])
+            new_hash = self.hasher.hash(pin, self._pepper) if rehash else None
             token = secrets.token_urlsafe(32)
             expires_at = now + self.session_ttl
             with self._write() as conn:
                 conn.execute("DELETE FROM sessions WHERE expires_at < ?", (_ts(now),))
+                failures.clear_address(conn, client, key)
                 conn.execute(
                     "UPDATE operators SET failed_attempts = 0, locked_until = NULL, "
-                    "pin_hash = coalesce(?, pin_hash) WHERE operator_id = ?",
-                    (new_hash, operator_id),
+                    "pin_hash = coalesce(?, pin_hash), "
+                    "pin_peppered = CASE WHEN ? IS NULL THEN pin_peppered ELSE 1 END "
+                    "WHERE operator_id = ?",
+                    (new_hash, new_hash, operator_id),
                 )
                 # The role as it is now, should an admin have changed it during the PIN check.
                 operator = self._get(conn, operator_id)
@@ -402,12 +487,15 @@ class OperatorStore:
                         _ts(expires_at),
                     ),
                 )
+        if new_hash is not None:
+            log.info("operator PIN rehashed operator_id=%s peppered=true", operator_id)
         log.info(
-            "operator signed in operator_id=%s role=%s station=%s by=%s token=%s…",
+            "operator signed in operator_id=%s role=%s station=%s by=%s client=%s token=%s…",
             operator_id,
             operator.role.value,
             station,
             by,
+            client,
             token[:6],
         )
         return Session(
@@ -419,25 +507,41 @@ class OperatorStore:
             expires_at=expires_at,
         )
 
-    def _refuse_wrong_pin(self, operator: Operator, now: datetime, station: str) -> NoReturn:
-        failures, locked_until = self.lockout.after_failure(operator.failed_attempts, now)
-        lock_text = None if locked_until is None else _ts(locked_until)
+    def _refuse(
+        self,
+        client: str,
+        by: SignInMethod,
+        key: str,
+        operator_id: str | None,
+        station: str,
+        now: datetime,
+    ) -> NoReturn:
+        """Count the failure for the pair and the address; answer alike for known and unknown."""
         with self._write() as conn:
-            conn.execute(
-                "UPDATE operators SET failed_attempts = ?, "
-                "locked_until = coalesce(?, locked_until) WHERE operator_id = ?",
-                (failures, lock_text, operator.operator_id),
-            )
+            held_until = failures.record_failure(conn, client, key, now, self.backoff)
+            if operator_id is not None:
+                # What admins see: wrong PINs since the last good one, and the latest hold.
+                lock = None if held_until is None else _ts(held_until)
+                conn.execute(
+                    "UPDATE operators SET failed_attempts = failed_attempts + 1, locked_until = "
+                    "CASE WHEN ? IS NOT NULL AND (locked_until IS NULL OR locked_until < ?) "
+                    "THEN ? ELSE locked_until END WHERE operator_id = ?",
+                    (lock, lock, lock, operator_id),
+                )
         log.warning(
-            "sign-in refused reason=wrong_pin operator_id=%s station=%s failures=%d locked=%s",
-            operator.operator_id,
+            "sign-in refused reason=%s client=%s by=%s credential=%s operator_id=%s station=%s "
+            "held_until=%s",
+            "unknown" if operator_id is None else "wrong_pin",
+            client,
+            by,
+            key[:8],
+            operator_id,
             station,
-            failures,
-            locked_until is not None,
+            None if held_until is None else _ts(held_until),
         )
-        if locked_until is not None:
-            _refuse_locked(locked_until)
-        raise SignInError("wrong_pin", SIGN_IN_REFUSED)
+        if held_until is not None:
+            _refuse_held(by, held_until, now)
+        raise SignInError("unknown" if operator_id is None else "wrong_pin", SIGN_IN_REFUSED)
 
     def authenticate(self, token: str, now: datetime) -> Principal | None:
         """The principal behind a token; None if unknown, expired, revoked, or stale.
@@ -539,6 +643,18 @@ class OperatorStore:
             raise OperatorConflictError(f"this badge is already given to {row['operator_id']}")
 
     @staticmethod
+    def _clear_failures(conn: sqlite3.Connection, operator: Operator) -> None:
+        """Forget failed sign-ins against the operator's id and badge, from every address."""
+        keys = [credential_hash("code", operator.operator_id)]
+        if operator.badge is not None:
+            keys.append(credential_hash("badge", operator.badge))
+        failures.clear_credentials(conn, keys)
+        conn.execute(
+            "UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE operator_id = ?",
+            (operator.operator_id,),
+        )
+
+    @staticmethod
     def _revoke_sessions(conn: sqlite3.Connection, operator_id: str, now: datetime) -> int:
         cursor = conn.execute(
             "UPDATE sessions SET revoked_at = ? WHERE operator_id = ? AND revoked_at IS NULL",
@@ -547,11 +663,13 @@ class OperatorStore:
         return cursor.rowcount
 
 
-def _refuse_locked(locked_until: datetime | None) -> NoReturn:
-    assert locked_until is not None
-    until = locked_until.astimezone(UTC)
+def _refuse_held(by: SignInMethod, held_until: datetime, now: datetime) -> NoReturn:
+    wait = max(1, math.ceil((held_until - now).total_seconds()))
+    what = "badge" if by == "badge" else "operator id"
     raise SignInError(
-        "locked",
-        f"too many wrong PINs: locked until {until:%H:%M:%S} UTC; wait, or ask an admin to unlock",
-        until,
+        "held_back",
+        f"too many failed sign-ins with this {what} from this device: try again in {wait} s, "
+        "or ask an admin to unlock",
+        held_until,
+        retry_after_seconds=wait,
     )

@@ -9,6 +9,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.journal.files import private_database
+
 STATE_FILE = "replication.db"
 
 
@@ -30,7 +32,9 @@ class ReplicationState:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            private_database(path), isolation_level=None, check_same_thread=False
+        )
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")  # a lost update means a re-send
         self._conn.execute(

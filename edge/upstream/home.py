@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.journal.files import private_dir, private_file
 from edge.journal.note import NoteError
 from edge.upstream.cosign import Cosigner
 
@@ -60,7 +61,7 @@ class UpstreamHome:
     @classmethod
     def open(cls, folder: Path, name: str = DEFAULT_NAME) -> UpstreamHome:
         """Load the folder's key and admin token, making them on first use."""
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(folder)
         key_path = folder / COSIGNER_FILE
         _write_secret(key_path, Cosigner.generate(name).encode())
         try:
@@ -69,7 +70,7 @@ class UpstreamHome:
             raise HomeError(f"upstream key {key_path} is not valid: {exc}") from None
         vkey = folder / COSIGNER_VKEY_FILE
         aside = vkey.with_name(f".{vkey.name}.{os.getpid()}.tmp")
-        aside.write_text(cosigner.verifier.encode() + "\n")
+        private_file(aside).write_text(cosigner.verifier.encode() + "\n")
         aside.replace(vkey)  # atomic: a concurrent reader never sees it empty
         token_path = folder / ADMIN_TOKEN_FILE
         _write_secret(token_path, secrets.token_urlsafe(32))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from edge.journal.files import private_database
 from edge.upstream.schema import MIGRATIONS, Dialect, statements
 
 Row = tuple[Any, ...]
@@ -98,7 +99,7 @@ class SqliteStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=10.0
+                private_database(path), isolation_level=None, check_same_thread=False, timeout=10.0
             )
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")

@@ -99,26 +99,125 @@ def test_unknown_badge_and_wrong_pin_look_the_same(client: TestClient) -> None:
     assert dict(unknown.headers).keys() == dict(wrong.headers).keys()
 
 
-def test_locked_after_five_wrong_pins_even_with_the_right_one(client: TestClient) -> None:
+def at(app: FastAPI, address: str) -> TestClient:
+    """A client whose requests come from `address` (the server sees it as the peer)."""
+    return TestClient(app, client=(address, 5000))
+
+
+def test_held_back_after_failures_even_with_the_right_pin(app: FastAPI) -> None:
+    app.dependency_overrides[utc_now] = lambda: NOW
+    stranger = at(app, "10.0.0.66")
     wrong = {"badge": "EMP-004217", "pin": "482604"}
+    for _ in range(3):
+        assert stranger.post(SIGN_IN, json=wrong).status_code == 401
+    fourth = stranger.post(SIGN_IN, json=wrong)
+    assert fourth.status_code == 429
+    assert fourth.json() == {
+        "error": "sign_in_held",
+        "message": "too many failed sign-ins with this badge from this device: try again in 2 s, "
+        "or ask an admin to unlock",
+        "retry_after": 2,
+    }
+    assert fourth.headers["Retry-After"] == "2"
+    right = stranger.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN})
+    assert right.status_code == 429
+
+
+def test_hold_expires_with_time(app: FastAPI, client: TestClient) -> None:
+    app.dependency_overrides[utc_now] = lambda: NOW
     for _ in range(4):
-        assert client.post(SIGN_IN, json=wrong).status_code == 401
-    fifth = client.post(SIGN_IN, json=wrong)
-    assert fifth.status_code == 423
-    assert fifth.json()["error"] == "locked"
-    locked_until = datetime.fromisoformat(fifth.json()["locked_until"])
-    assert timedelta(minutes=4) < locked_until - datetime.now(UTC) <= timedelta(minutes=5)
-    right = client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN})
-    assert right.status_code == 423
-    assert right.json()["locked_until"] == fifth.json()["locked_until"]
-    assert "wait, or ask an admin" in right.json()["message"]
-
-
-def test_lock_expires_with_time(app: FastAPI, client: TestClient) -> None:
-    for _ in range(5):
         client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": "482604"})
-    app.dependency_overrides[utc_now] = lambda: datetime.now(UTC) + timedelta(minutes=6)
+    assert client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN}).status_code == 429
+    app.dependency_overrides[utc_now] = lambda: NOW + timedelta(seconds=2)
     assert client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN}).status_code == 200
+
+
+@pytest.mark.parametrize("field", ["badge", "operator_id"])
+def test_unknown_and_known_held_back_answer_identically(app: FastAPI, field: str) -> None:
+    """Nobody learns from the answers whether a badge or id exists: not on the first try, not
+    after many (a known badge used to answer 423 after five tries, an unknown one 401 forever)."""
+    app.dependency_overrides[utc_now] = lambda: NOW
+    known_credential = {"badge": "EMP-004217", "operator_id": "op-0042"}[field]
+    unknown_credential = {"badge": "EMP-999999", "operator_id": "op-9999"}[field]
+    known = at(app, "10.0.0.7")
+    unknown = at(app, "10.0.0.8")
+    for _ in range(8):
+        answers = [
+            c.post(SIGN_IN, json={field: credential, "pin": "482604"})
+            for c, credential in ((known, known_credential), (unknown, unknown_credential))
+        ]
+        assert answers[0].status_code == answers[1].status_code
+        assert answers[0].json() == answers[1].json()
+        assert dict(answers[0].headers) == dict(answers[1].headers)
+    assert answers[0].status_code == 429
+
+
+def test_a_stranger_cannot_lock_out_the_person(app: FastAPI) -> None:
+    app.dependency_overrides[utc_now] = lambda: NOW
+    stranger = at(app, "10.0.0.66")
+    for credential in ({"badge": "ADM-0001"}, {"operator_id": "op-admin"}):
+        for _ in range(20):
+            refused = stranger.post(SIGN_IN, json={**credential, "pin": "482604"})
+            assert refused.status_code in (401, 429)
+    admin_at_desk = at(app, "10.0.0.20")
+    assert admin_at_desk.post(
+        SIGN_IN, json={"badge": "ADM-0001", "pin": ADMIN_PIN}
+    ).status_code == (200)
+    by_id = admin_at_desk.post(SIGN_IN, json={"operator_id": "op-admin", "pin": ADMIN_PIN})
+    assert by_id.status_code == 200
+    # and the stranger is still held back, even with the right PIN
+    held = stranger.post(SIGN_IN, json={"badge": "ADM-0001", "pin": ADMIN_PIN})
+    assert held.status_code == 429
+
+
+def test_a_header_less_client_is_counted_too(app: FastAPI, store: OperatorStore) -> None:
+    """An ASGI scope without a client (a unix socket) is one address, `unknown`."""
+    app.dependency_overrides[utc_now] = lambda: NOW
+    without_client = TestClient(_without_client(app))
+    statuses = [
+        without_client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": "482604"}).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+    clients = sqlite3.connect(store.path).execute("SELECT DISTINCT client FROM sign_in_failures")
+    assert clients.fetchall() == [("unknown",)]
+
+
+def _without_client(app: FastAPI) -> Any:
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        await app({**scope, "client": None}, receive, send)
+
+    return asgi
+
+
+def test_failure_log_names_the_address_not_the_badge_or_pin(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="edge.operators")
+    at(app, "10.0.0.7").post(SIGN_IN, json={"badge": "EMP-999999", "pin": "482604"})
+    at(app, "10.0.0.9").post(SIGN_IN, json={"badge": "EMP-004217", "pin": "482605"})
+    lines = [r.getMessage() for r in caplog.records if "sign-in refused" in r.getMessage()]
+    assert len(lines) == 2
+    assert "client=10.0.0.7" in lines[0] and "reason=unknown" in lines[0]
+    assert "client=10.0.0.9" in lines[1] and "operator_id=op-0042" in lines[1]
+    assert "EMP-999999" not in caplog.text and "EMP-004217" not in caplog.text
+    assert "482604" not in caplog.text and "482605" not in caplog.text
+
+
+@pytest.mark.parametrize("pin", ["2580", "0852", "1470", "3690", "1212", "6969", "2000", "8901"])
+def test_trivial_pins_are_refused_with_the_reason(client: TestClient, pin: str) -> None:
+    headers = admin(client)
+    body = {"operator_id": "op-0050", "name": "Kim", "role": "operator", "pin": pin}
+    created = client.post("/api/v1/operators", headers=headers, json=body)
+    assert created.status_code == 422
+    assert created.json()["error"] == "pin_policy"
+    assert (
+        "too easy to guess" in created.json()["message"]
+        or "commonly chosen" in (created.json()["message"])
+    )
+    assert pin not in created.text
+    changed = client.post("/api/v1/operators/op-0042/pin", headers=headers, json={"pin": pin})
+    assert changed.status_code == 422 and changed.json()["error"] == "pin_policy"
 
 
 def test_disabled_operator_gets_403(client: TestClient, store: OperatorStore) -> None:
@@ -280,13 +379,18 @@ def test_admin_manages_operators(client: TestClient) -> None:
     assert renamed.json()["name"] == "Kim L." and renamed.json()["badge"] is None
 
 
-def test_admin_sets_a_pin_and_unlocks(client: TestClient) -> None:
+def test_admin_sets_a_pin_and_unlocks(app: FastAPI, client: TestClient) -> None:
     headers = admin(client)
+    stranger = at(app, "10.0.0.66")
     for _ in range(5):
-        client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": "000100"})
-    assert client.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN}).status_code == 423
+        stranger.post(SIGN_IN, json={"badge": "EMP-004217", "pin": "000100"})
+    assert stranger.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN}).status_code == 429
+    seen = client.get("/api/v1/operators/op-0042", headers=headers).json()
+    assert seen["failed_attempts"] == 4 and seen["locked_until"] is not None
     unlocked = client.post("/api/v1/operators/op-0042/unlock", headers=headers)
     assert unlocked.status_code == 200 and unlocked.json()["failed_attempts"] == 0
+    assert unlocked.json()["locked_until"] is None
+    assert stranger.post(SIGN_IN, json={"badge": "EMP-004217", "pin": PIN}).status_code == 200
     old_token = sign_in(client, badge="EMP-004217", pin=PIN)
 
     weak = client.post("/api/v1/operators/op-0042/pin", headers=headers, json={"pin": "4321"})
@@ -391,9 +495,9 @@ def test_openapi_documents_examples_errors_and_bearer(client: TestClient) -> Non
     sign_in_op = spec["paths"][SIGN_IN]["post"]
     examples = sign_in_op["requestBody"]["content"]["application/json"]["examples"]
     assert {"badge", "operator_id"} <= set(examples)
-    assert {"200", "401", "403", "423", "503"} <= set(sign_in_op["responses"])
-    locked = sign_in_op["responses"]["423"]["content"]["application/json"]["example"]
-    assert locked["error"] == "locked" and "locked_until" in locked
+    assert {"200", "401", "403", "429", "503"} <= set(sign_in_op["responses"])
+    held = sign_in_op["responses"]["429"]["content"]["application/json"]["example"]
+    assert held["error"] == "sign_in_held" and "retry_after" in held
     listed = spec["paths"]["/api/v1/operators"]["get"]
     assert {"401", "403"} <= set(listed["responses"])
     assert listed["security"] == [{"HTTPBearer": []}]

@@ -1,30 +1,39 @@
-"""The operator store on a real SQLite file: operators, PIN lockout, sessions, last-admin rule."""
+"""The operator store on a real SQLite file: operators, peppered PINs, sign-in backoff per client
+address, sessions, last-admin rule, file modes."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
 
 from edge.operators import (
+    PEPPER_FILE,
     LastAdminError,
-    LockoutPolicy,
     OperatorConflictError,
     OperatorInputError,
     OperatorStore,
+    OperatorStoreError,
     PinHasher,
     PinPolicyError,
     Role,
+    SignInBackoff,
     SignInError,
     UnknownOperatorError,
 )
+from edge.operators.pins import peppered
 
 NOW = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 PIN = "739164"
+HANDHELD = "10.0.0.5"  # the client address sign-ins come from unless a test says otherwise
 
 
 @pytest.fixture
@@ -38,8 +47,9 @@ def store(tmp_path: Path) -> Iterator[OperatorStore]:
 def refusal(store: OperatorStore, credential: str, pin: str, **kw: object) -> SignInError:
     by = kw.pop("by", "badge")
     now = kw.pop("now", NOW)
+    client = kw.pop("client", HANDHELD)
     with pytest.raises(SignInError) as refused:
-        store.sign_in(credential, pin, station="dock-1", now=now, by=by)  # type: ignore[arg-type]
+        store.sign_in(credential, pin, station="dock-1", now=now, by=by, client=client)  # type: ignore[arg-type]
     return refused.value
 
 
@@ -90,8 +100,10 @@ def test_bad_input_is_refused_and_nothing_is_written(store: OperatorStore) -> No
 
 
 def test_sign_in_by_badge_or_by_operator_id(store: OperatorStore) -> None:
-    by_badge = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
-    by_code = store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code")
+    by_badge = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
+    by_code = store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
     assert by_badge.operator.operator_id == by_code.operator.operator_id == "op-0042"
     assert by_badge.token != by_code.token
     assert by_badge.expires_at == NOW + timedelta(hours=12)
@@ -123,51 +135,170 @@ def test_unknown_badge_still_spends_a_pin_verification(tmp_path: Path) -> None:
     assert CountingHasher.dummies == 1
 
 
-def test_lockout_after_five_wrong_pins_refuses_even_the_right_pin(store: OperatorStore) -> None:
-    for _ in range(4):
-        assert refusal(store, "EMP-004217", "482604").reason == "wrong_pin"
-    fifth = refusal(store, "EMP-004217", "482604")
-    assert fifth.reason == "locked"
-    assert fifth.locked_until == NOW + timedelta(seconds=300)
-    almost = NOW + timedelta(seconds=299)
-    while_locked = refusal(store, "EMP-004217", PIN, now=almost)
-    assert while_locked.reason == "locked" and while_locked.locked_until == fifth.locked_until
+def test_failures_hold_back_the_address_not_the_person(store: OperatorStore) -> None:
+    for _ in range(3):
+        assert refusal(store, "EMP-004217", "482604", client="10.0.0.66").reason == "wrong_pin"
+    fourth = refusal(store, "EMP-004217", "482604", client="10.0.0.66")
+    assert fourth.reason == "held_back" and fourth.held_until == NOW + timedelta(seconds=2)
+    assert fourth.retry_after_seconds == 2
+    # held back: even the right PIN from that address waits, and is not checked
+    assert refusal(store, "EMP-004217", PIN, client="10.0.0.66").reason == "held_back"
+    # Sam at his own handheld is not held back, and his success does not free the stranger
+    store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD)
+    assert refusal(store, "EMP-004217", PIN, client="10.0.0.66").reason == "held_back"
+    # nor is his operator id from the stranger's address (another credential)
+    store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client="10.0.0.66")
+
+
+def test_hold_doubles_and_a_correct_pin_clears_it(store: OperatorStore) -> None:
+    now = NOW
+    holds = []
+    for _ in range(6):
+        refused = refusal(store, "EMP-004217", "482604", now=now)
+        if refused.held_until is not None:
+            holds.append((refused.held_until - now).total_seconds())
+            now = refused.held_until
+    assert holds == [2, 4, 8]
     sam = store.get("op-0042")
-    assert sam is not None and sam.is_locked(almost) and sam.failed_attempts == 5
-
-    after = NOW + timedelta(seconds=300)
-    store.sign_in("EMP-004217", PIN, station="dock-1", now=after, by="badge")
+    assert sam is not None and sam.failed_attempts == 6 and sam.locked_until == now
+    store.sign_in("EMP-004217", PIN, station="dock-1", now=now, by="badge", client=HANDHELD)
     sam = store.get("op-0042")
-    assert sam is not None and sam.failed_attempts == 0 and not sam.is_locked(after)
+    assert sam is not None and sam.failed_attempts == 0 and sam.locked_until is None
+    for _ in range(3):  # counting starts again
+        assert refusal(store, "EMP-004217", "482604", now=now).reason == "wrong_pin"
 
 
-def test_after_a_lock_expires_one_more_wrong_pin_locks_again(store: OperatorStore) -> None:
-    for _ in range(5):
+def test_unknown_badges_are_held_back_exactly_like_known_ones(store: OperatorStore) -> None:
+    known = [refusal(store, "EMP-004217", "482604", client="10.0.0.7") for _ in range(5)]
+    unknown = [refusal(store, "EMP-999999", "482604", client="10.0.0.8") for _ in range(5)]
+    assert [(r.held_until, str(r)) for r in known] == [(r.held_until, str(r)) for r in unknown]
+    assert [r.reason for r in unknown] == ["unknown"] * 3 + ["held_back"] * 2
+
+
+def test_an_address_is_held_back_over_all_badges_it_tries(tmp_path: Path) -> None:
+    backoff = SignInBackoff(free_failures=3, address_free_failures=4)
+    with OperatorStore(tmp_path / "operators.db", backoff=backoff) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, badge="EMP-004217", now=NOW)
+        for n in range(4):
+            assert refusal(store, f"EMP-{n:06d}", PIN, client="10.0.0.66").reason == "unknown"
+        assert refusal(store, "EMP-777777", PIN, client="10.0.0.66").reason == "held_back"
+        assert refusal(store, "EMP-004217", PIN, client="10.0.0.66").reason == "held_back"
+        store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD)
+
+
+def test_failure_counts_are_forgotten_and_bounded(tmp_path: Path) -> None:
+    backoff = SignInBackoff(free_failures=1, max_hold_seconds=60, forget_after_seconds=120)
+    with OperatorStore(tmp_path / "operators.db", backoff=backoff) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, badge="EMP-004217", now=NOW)
         refusal(store, "EMP-004217", "482604")
-    later = NOW + timedelta(minutes=10)
-    again = refusal(store, "EMP-004217", "482604", now=later)
-    assert again.reason == "locked" and again.locked_until == later + timedelta(seconds=300)
+        assert refusal(store, "EMP-004217", "482604").reason == "held_back"
+        later = NOW + timedelta(seconds=121)
+        assert refusal(store, "EMP-004217", "482604", now=later).reason == "wrong_pin"
+        rows = sqlite3.connect(store.path).execute("SELECT count(*) FROM sign_in_failures")
+        assert rows.fetchone()[0] == 2  # this pair and this address: the older ones forgotten
 
 
-def test_a_correct_pin_resets_the_count(store: OperatorStore) -> None:
-    for _ in range(4):
-        refusal(store, "EMP-004217", "482604")
-    store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
-    for _ in range(4):
-        assert refusal(store, "EMP-004217", "482604").reason == "wrong_pin"
-
-
-def test_lockout_is_configurable_and_admin_can_unlock(tmp_path: Path) -> None:
-    policy = LockoutPolicy(max_failures=2, lock_seconds=60)
-    with OperatorStore(tmp_path / "operators.db", lockout=policy) as store:
-        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
-        assert refusal(store, "op-0042", "482604", by="code").reason == "wrong_pin"
-        locked = refusal(store, "op-0042", "482604", by="code")
-        assert locked.locked_until == NOW + timedelta(seconds=60)
-        store.unlock("op-0042", now=NOW)
-        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code")
+def test_admin_unlock_frees_every_address(tmp_path: Path) -> None:
+    backoff = SignInBackoff(free_failures=1)
+    with OperatorStore(tmp_path / "operators.db", backoff=backoff) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, badge="EMP-004217", now=NOW)
+        for client in ("10.0.0.7", "10.0.0.8"):
+            for by, credential in (("code", "op-0042"), ("badge", "EMP-004217")):
+                assert refusal(store, credential, "482604", by=by, client=client).reason == (
+                    "wrong_pin"
+                )
+                refusal(store, credential, "482604", by=by, client=client)
+                assert refusal(store, credential, PIN, by=by, client=client).reason == "held_back"
+        assert store.get("op-0042").locked_until is not None  # type: ignore[union-attr]
+        unlocked = store.unlock("op-0042", now=NOW)
+        assert unlocked.locked_until is None and unlocked.failed_attempts == 0
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client="10.0.0.7")
+        store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client="10.0.0.8")
         with pytest.raises(UnknownOperatorError):
             store.unlock("op-9999", now=NOW)
+
+
+def test_a_copied_database_is_useless_without_the_pepper(store: OperatorStore) -> None:
+    (pin_hash,) = (
+        sqlite3.connect(store.path)
+        .execute("SELECT pin_hash FROM operators WHERE operator_id = 'op-0042'")
+        .fetchone()
+    )
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(pin_hash, PIN)
+    pepper_path = store.path.parent / "keys" / PEPPER_FILE
+    pepper = bytes.fromhex(pepper_path.read_text())
+    assert pepper not in file_bytes(store.path.parent)
+    assert pepper.hex().encode() not in file_bytes(store.path.parent)
+    assert PasswordHasher().verify(pin_hash, peppered(PIN, pepper))  # with keys/: it does
+
+
+def test_the_pepper_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        with OperatorStore(tmp_path / "station" / "operators.db") as store:
+            store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
+    finally:
+        os.umask(old)
+    keys = tmp_path / "station" / "keys"
+    pepper = (keys / PEPPER_FILE).read_bytes()
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert stat.S_IMODE((keys / PEPPER_FILE).stat().st_mode) == 0o600
+    with OperatorStore(tmp_path / "station" / "operators.db") as reopened:
+        reopened.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+    assert (keys / PEPPER_FILE).read_bytes() == pepper
+    (keys / PEPPER_FILE).chmod(0o644)
+    with pytest.raises(OperatorStoreError, match="readable by others"):
+        OperatorStore(tmp_path / "station" / "operators.db")
+
+
+def test_unpeppered_hashes_of_earlier_versions_verify_then_get_peppered(tmp_path: Path) -> None:
+    path = tmp_path / "operators.db"
+    with OperatorStore(path) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
+    with sqlite3.connect(path) as db:  # what an earlier version stored: argon2id of the bare PIN
+        db.execute("UPDATE operators SET pin_hash = ?, pin_peppered = 0", (PinHasher().hash(PIN),))
+    with OperatorStore(path) as store:
+        assert refusal(store, "op-0042", "482604", by="code").reason == "wrong_pin"
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+        (pin_hash, flag) = (
+            sqlite3.connect(path).execute("SELECT pin_hash, pin_peppered FROM operators").fetchone()
+        )
+        assert flag == 1
+        with pytest.raises(VerifyMismatchError):
+            PasswordHasher().verify(pin_hash, PIN)
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+
+
+def test_a_lost_pepper_is_logged_and_a_new_pin_works(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "operators.db"
+    with OperatorStore(path) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
+    (tmp_path / "keys" / PEPPER_FILE).unlink()
+    with OperatorStore(path) as store:
+        assert "operators=1 whose PINs used the old one" in caplog.text
+        assert refusal(store, "op-0042", PIN, by="code").reason == "wrong_pin"
+        store.set_pin("op-0042", "482604", now=NOW)
+        store.sign_in("op-0042", "482604", station="dock-1", now=NOW, by="code", client=HANDHELD)
+
+
+def test_files_are_private_even_under_a_loose_umask(tmp_path: Path) -> None:
+    folder = tmp_path / "station"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)  # a data folder of an earlier version
+    old = os.umask(0o022)
+    try:
+        with OperatorStore(folder / "operators.db") as store:
+            store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
+            store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*")}
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {"operators.db", "operators.db-wal", "operators.db-shm", "keys"} <= set(modes)
+    assert modes == {name: 0o700 if name == "keys" else 0o600 for name in modes}
 
 
 def test_disabled_operator_is_told_only_with_the_right_pin(store: OperatorStore) -> None:
@@ -177,7 +308,9 @@ def test_disabled_operator_is_told_only_with_the_right_pin(store: OperatorStore)
 
 
 def test_token_is_stored_only_as_its_sha256(store: OperatorStore) -> None:
-    session = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+    session = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
     on_disk = file_bytes(store.path.parent)
     assert session.token.encode() not in on_disk
     assert session.token[:12].encode() not in on_disk
@@ -186,7 +319,9 @@ def test_token_is_stored_only_as_its_sha256(store: OperatorStore) -> None:
 
 
 def test_expired_revoked_and_unknown_tokens_are_refused(store: OperatorStore) -> None:
-    session = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+    session = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
     assert store.authenticate(session.token, session.expires_at - timedelta(seconds=1))
     assert store.authenticate(session.token, session.expires_at) is None
     assert store.authenticate("not-a-token", NOW) is None
@@ -197,10 +332,12 @@ def test_expired_revoked_and_unknown_tokens_are_refused(store: OperatorStore) ->
 
 
 def test_role_change_or_disabling_ends_sessions(store: OperatorStore) -> None:
-    first = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+    first = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD)
     store.update_operator("op-0042", role=Role.TECHNICIAN, now=NOW)
     assert store.authenticate(first.token, NOW) is None
-    second = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+    second = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
     principal = store.authenticate(second.token, NOW)
     assert principal is not None and principal.role is Role.TECHNICIAN
     store.update_operator("op-0042", disabled=True, now=NOW)
@@ -211,22 +348,27 @@ def test_role_change_or_disabling_ends_sessions(store: OperatorStore) -> None:
 
 
 def test_a_role_change_behind_the_stores_back_still_invalidates(store: OperatorStore) -> None:
-    session = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+    session = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
     with sqlite3.connect(store.path) as other:  # e.g. another process edited the file
         other.execute("UPDATE operators SET role = 'admin' WHERE operator_id = 'op-0042'")
     assert store.authenticate(session.token, NOW) is None
 
 
-def test_set_pin_replaces_the_pin_clears_lockout_and_ends_sessions(store: OperatorStore) -> None:
-    session = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+def test_set_pin_replaces_the_pin_clears_holds_and_ends_sessions(store: OperatorStore) -> None:
+    session = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
     for _ in range(5):
         refusal(store, "EMP-004217", "482604")
+    assert refusal(store, "EMP-004217", PIN).reason == "held_back"
     with pytest.raises(PinPolicyError):
         store.set_pin("op-0042", "5555", now=NOW)
     store.set_pin("op-0042", "482604", now=NOW)
     assert store.authenticate(session.token, NOW) is None
     assert refusal(store, "EMP-004217", PIN).reason == "wrong_pin"
-    store.sign_in("EMP-004217", "482604", station="dock-1", now=NOW, by="badge")
+    store.sign_in("EMP-004217", "482604", station="dock-1", now=NOW, by="badge", client=HANDHELD)
     with pytest.raises(UnknownOperatorError):
         store.set_pin("op-9999", "482604", now=NOW)
 
@@ -261,7 +403,9 @@ def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(store: OperatorSto
 
 
 def test_reopening_keeps_everything_and_migrations_run_twice(store: OperatorStore) -> None:
-    session = store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge")
+    session = store.sign_in(
+        "EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client=HANDHELD
+    )
     store.close()
     with OperatorStore(store.path) as reopened:
         assert [o.operator_id for o in reopened.list_operators()] == ["op-0042", "op-admin"]
@@ -275,6 +419,6 @@ def test_old_hashes_are_upgraded_at_sign_in(tmp_path: Path) -> None:
     with OperatorStore(path, hasher=PinHasher(time_cost=1, memory_cost_kib=8 * 1024)) as old:
         old.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
     with OperatorStore(path) as store:
-        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code")
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
     (pin_hash,) = sqlite3.connect(path).execute("SELECT pin_hash FROM operators").fetchone()
     assert "m=19456,t=2,p=1" in pin_hash
