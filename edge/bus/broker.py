@@ -83,7 +83,7 @@ class BrokerLayout:
         return self.config_dir / "passwd-screen"
 
 
-PRODUCTION = BrokerLayout(Path("/etc/edge/mosquitto"), Path("/var/lib/edge/mosquitto"))
+PRODUCTION = BrokerLayout(Path("/etc/edge/mosquitto"), Path("/var/lib/edge-mosquitto"))
 
 
 def render_config(layout: BrokerLayout, *, run_as: str | None = None) -> str:
