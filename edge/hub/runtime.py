@@ -23,7 +23,7 @@ from typing import Any
 import uuid6
 
 from edge.hub.broadcast import Broadcaster
-from edge.hub.state import HUB_FILE, HubState
+from edge.hub.state import HUB_FILE, UPSTREAM_OWNER, HubState
 from edge.journal import CustodyEvent, EventDraft, EventType, Journal
 from stations.catalogue import Catalogue
 from stations.disposition import DemandList, RuleSet
@@ -379,8 +379,18 @@ class Hub:
                 "labels already belong to other returns: " + ", ".join(taken[:10]),
                 code="label_taken",
             )
+        changes = manifest_changes(current, item.records)
+        if item.source != UPSTREAM_OWNER:
+            owned = self.state.upstream_owned([c.return_id for c in changes])
+            if owned:
+                raise WorkflowRefused(
+                    f"returns owned by the upstream manifest cannot be changed here: "
+                    f"{', '.join(owned[:10])}{' …' if len(owned) > 10 else ''}; the upstream "
+                    "owns them, so change them there and the station gets the change",
+                    code="upstream_owned",
+                )
         outcome = Outcome()
-        for change in manifest_changes(current, item.records):
+        for change in changes:
             outcome.add(
                 EventType.MANIFEST_SYNCED,
                 change.record.return_id,

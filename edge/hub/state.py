@@ -23,12 +23,16 @@ from stations.manifest import ExpectedReturn
 from stations.workflow import ExceptionView, UnitView
 
 HUB_FILE = "hub.db"
+# Bump when a table changes: a hub.db of another version is emptied and folded again from the
+# journal (it is a projection), so a new column is filled for every past event too.
+SCHEMA_VERSION = 2
+UPSTREAM_OWNER = "upstream"  # a return the upstream's manifest feed brought; `local` otherwise
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifest (
     return_id TEXT PRIMARY KEY, record TEXT NOT NULL, status TEXT NOT NULL,
-    declared_imei TEXT, updated_seq INTEGER NOT NULL);
+    declared_imei TEXT, updated_seq INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT 'local');
 CREATE INDEX IF NOT EXISTS manifest_imei ON manifest (declared_imei);
 CREATE TABLE IF NOT EXISTS manifest_labels (code TEXT PRIMARY KEY, return_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (
@@ -71,13 +75,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """The schema of this version; a read model of another version is dropped to be rebuilt."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != SCHEMA_VERSION:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        conn.execute("BEGIN IMMEDIATE")
+        for (name,) in tables:
+            conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    conn.executescript(_SCHEMA)
+
+
 class HubState:
     """Owner of `hub.db`. `apply` only from one thread; queries from any (own connection)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer = _connect(path)
-        self._writer.executescript(_SCHEMA)
+        _migrate(self._writer)
         defer_checkpoints(self._writer)
         self._checkpointer = WalCheckpointer(path)
         self._checkpointer.start()
@@ -217,6 +234,18 @@ class HubState:
 
     # -- what the API lists --
 
+    def upstream_owned(self, return_ids: Sequence[str]) -> list[str]:
+        """Which of these returns the upstream's manifest feed brought (and so owns)."""
+        conn = self._read()
+        return [
+            return_id
+            for return_id in return_ids
+            if conn.execute(
+                "SELECT 1 FROM manifest WHERE return_id = ? AND owner = ?",
+                (return_id, UPSTREAM_OWNER),
+            ).fetchone()
+        ]
+
     def manifest_records(self) -> dict[str, ExpectedReturn]:
         rows = self._read().execute("SELECT return_id, record FROM manifest").fetchall()
         return {row[0]: ExpectedReturn.from_record(json.loads(row[1])) for row in rows}
@@ -246,8 +275,12 @@ class HubState:
         open_count = conn.execute(
             "SELECT count(*) FROM exceptions WHERE subject = ? AND status = 'open'", (return_id,)
         ).fetchone()[0]
+        owner = conn.execute(
+            "SELECT owner FROM manifest WHERE return_id = ?", (return_id,)
+        ).fetchone()
         return {
             "return": record,
+            "owner": owner[0] if owner else "local",
             "receipt": dict(receipt) if receipt else None,
             "unit_id": unit[0] if unit else None,
             "open_exceptions": int(open_count),
@@ -319,16 +352,21 @@ def _apply_event(conn: sqlite3.Connection, event: CustodyEvent) -> None:
 def _manifest_synced(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> None:
     record = p["record"]
     expected = ExpectedReturn.from_record(record)
+    # Once the upstream's feed has brought a return, the upstream owns it for good.
+    owner = UPSTREAM_OWNER if p.get("source") == UPSTREAM_OWNER else "local"
     conn.execute(
-        "INSERT INTO manifest VALUES (?, ?, ?, ?, ?) ON CONFLICT (return_id) DO UPDATE SET "
+        "INSERT INTO manifest VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (return_id) DO UPDATE SET "
         "record = excluded.record, status = excluded.status, "
-        "declared_imei = excluded.declared_imei, updated_seq = excluded.updated_seq",
+        "declared_imei = excluded.declared_imei, updated_seq = excluded.updated_seq, "
+        "owner = CASE WHEN manifest.owner = ? THEN manifest.owner ELSE excluded.owner END",
         (
             expected.return_id,
             json.dumps(record, sort_keys=True),
             expected.status,
             expected.declared_imei,
             event.seq,
+            owner,
+            UPSTREAM_OWNER,
         ),
     )
     conn.execute("DELETE FROM manifest_labels WHERE return_id = ?", (expected.return_id,))

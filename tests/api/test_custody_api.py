@@ -5,14 +5,17 @@ reports about itself. Every answer, refusals included, is JSON."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.hub.runtime import ManifestImport
 from edge.hub.serve import hub_app
 from edge.operators import Role
+from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
 from tests.api.conftest import MANIFEST, OPERATORS, Station, bearer, build_hub, sign_in
 
@@ -127,6 +130,47 @@ def test_an_invalid_manifest_is_422_and_journals_nothing(
     assert answer.json()["message"]
     assert station.journal()["size"] == size
     assert station.call("GET", "/api/v1/returns", Role.OPERATOR).json()["total"] == 0
+
+
+def upstream_feed(station: Station, returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns arriving from the upstream's manifest feed, as the replicator hands them over."""
+    hub = station.app.state.services.hub
+    records = parse_manifest(json.dumps(returns).encode(), "json", hub.workflows.catalogue)
+    result = hub.submit(ManifestImport(tuple(records), "upstream", "upstream")).result(10)
+    return [e.as_stored() for e in result.events]
+
+
+def test_a_local_import_cannot_overwrite_a_return_the_upstream_owns(station: Station) -> None:
+    """Item 17: an admin's local import that changes an upstream return (its quote to 9999.00)
+    is refused naming the return; the upstream's own update still lands."""
+    [synced] = upstream_feed(station, MANIFEST[:1])
+    assert synced["payload"]["source"] == "upstream"
+    size = station.journal()["size"]
+    local = [{**MANIFEST[0], "quote": "9999.00"}, MANIFEST[1]]
+    answer = station.call("POST", "/api/v1/manifest", Role.ADMIN, json={"returns": local})
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"] == "upstream_owned"
+    assert "R-1001" in answer.json()["message"] and "upstream" in answer.json()["message"]
+    assert station.journal()["size"] == size  # all or nothing: R-1002 was not created either
+    record = station.call("GET", "/api/v1/returns/R-1001", Role.OPERATOR).json()
+    assert record["return"]["quote"] == "240.00" and record["owner"] == "upstream"
+
+    # the same record again changes nothing, so it is no overwrite; a local return stays local
+    again = [MANIFEST[0], MANIFEST[1]]
+    answer = station.call("POST", "/api/v1/manifest", Role.ADMIN, json={"returns": again})
+    assert answer.status_code == 200, answer.text
+    assert [e["subject"] for e in answer.json()["events"]] == ["R-1002"]
+    assert station.call("GET", "/api/v1/returns/R-1002", Role.OPERATOR).json()["owner"] == "local"
+
+    # the upstream changes its own return (and takes over a local one) as before
+    [updated, taken] = upstream_feed(
+        station, [{**MANIFEST[0], "quote": "230.00"}, {**MANIFEST[1], "quote": "310.00"}]
+    )
+    assert updated["payload"]["fields"] == ["quote"] and taken["subject"] == "R-1002"
+    refused = station.call(
+        "POST", "/api/v1/manifest", Role.ADMIN, json={"returns": [{**MANIFEST[1], "quote": "1"}]}
+    )
+    assert refused.status_code == 409 and "R-1002" in refused.json()["message"]
 
 
 # -- the dock --
