@@ -28,6 +28,7 @@ from stations.resolution import decide_resolve
 from stations.routing import decide_route
 from stations.workflow import (
     UNATTENDED,
+    CancelReceiptInput,
     DiagInput,
     ErasureInput,
     GradeInput,
@@ -118,6 +119,10 @@ class StationWorkflows:
                 if not self.runs("receiving"):
                     raise WorkflowRefused("this station does not receive packages", status=404)
                 return receiving.decide_seal(state.dock, item, self.dock_config.camera), state
+            case CancelReceiptInput():
+                if not self.runs("receiving"):
+                    raise WorkflowRefused("this station does not receive packages", status=404)
+                return receiving.decide_cancel(state.dock, item), state
             case ResolveInput():
                 return decide_resolve(item, lookup), state
             case GradeInput():

@@ -103,6 +103,14 @@ class SealInput:
 
 
 @dataclass(frozen=True)
+class CancelReceiptInput:
+    """A person undoes the package open at the dock (a mis-scan), saying why."""
+
+    reason: str
+    operator: str
+
+
+@dataclass(frozen=True)
 class ResolveInput:
     exception_seq: int
     resolution: str
@@ -155,6 +163,7 @@ WorkflowInput = (
     | PhotoInput
     | DiagInput
     | SealInput
+    | CancelReceiptInput
     | ResolveInput
     | GradeInput
     | ErasureInput

@@ -12,6 +12,7 @@ from edge.api.auth import require_role
 from edge.api.errors import ApiError, error_responses
 from edge.api.models import (
     ActionResult,
+    CancelReceiptBody,
     ChecklistBody,
     ManifestBody,
     MoveBody,
@@ -27,6 +28,7 @@ from edge.hub.runtime import ManifestImport, Result
 from edge.operators import Principal, Role
 from stations.manifest import ManifestError, parse_manifest
 from stations.workflow import (
+    CancelReceiptInput,
     GradeInput,
     MoveInput,
     Reading,
@@ -241,6 +243,14 @@ def dock(hub: Services, _: Operator) -> dict[str, Any]:
 async def seal(hub: Services, who: Operator, body: SealBody) -> ActionResult:
     """Confirm the tamper seal (intact or broken); this completes the receipt."""
     return _result(await hub.hub.handle(SealInput(body.intact, who.operator_id, body.note)))
+
+
+@router.post("/dock/cancel", response_model=ActionResult, responses=_ERRORS)
+async def cancel_receipt(hub: Services, who: Operator, body: CancelReceiptBody) -> ActionResult:
+    """Undo the package open at the dock, with a reason (`receipt.cancelled`); its events stay
+    in the journal and the next label starts clean."""
+    item = CancelReceiptInput(body.reason.strip(), who.operator_id)
+    return _result(await hub.hub.handle(item))
 
 
 @router.post("/scans", response_model=ActionResult, responses=_ERRORS)

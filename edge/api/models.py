@@ -24,6 +24,14 @@ class SealBody(_Body):
     note: str = Field("", max_length=500, examples=["tape re-applied, seal number torn"])
 
 
+class CancelReceiptBody(_Body):
+    """Why the package open at the dock is undone (a mis-scan, the wrong box)."""
+
+    reason: str = Field(
+        min_length=3, max_length=1000, pattern=r"\S", examples=["scanned the wrong box's label"]
+    )
+
+
 class ChecklistBody(_Body):
     """The grading checklist. Battery health defaults to the cradle's reading."""
 

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS receipts (
     within_band INTEGER, seal TEXT, status TEXT, exceptions TEXT, photos TEXT, ts TEXT,
     operator TEXT);
 CREATE INDEX IF NOT EXISTS receipts_return ON receipts (return_id);
+CREATE TABLE IF NOT EXISTS cancelled_receipts (
+    seq INTEGER PRIMARY KEY, subject TEXT NOT NULL, return_id TEXT, label TEXT, stage TEXT,
+    reason TEXT NOT NULL, operator TEXT NOT NULL, ts TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS cancelled_receipts_subject ON cancelled_receipts (subject);
 CREATE TABLE IF NOT EXISTS units (
     unit_id TEXT PRIMARY KEY, imei TEXT, cradle_imei TEXT, serial TEXT, return_id TEXT,
     make TEXT, model TEXT, platform TEXT, status TEXT NOT NULL, grade TEXT, checklist TEXT,
@@ -275,6 +279,11 @@ class HubState:
         open_count = conn.execute(
             "SELECT count(*) FROM exceptions WHERE subject = ? AND status = 'open'", (return_id,)
         ).fetchone()[0]
+        cancelled = conn.execute(
+            "SELECT seq, label, stage, reason, operator, ts FROM cancelled_receipts "
+            "WHERE subject = ? ORDER BY seq",
+            (return_id,),
+        ).fetchall()
         owner = conn.execute(
             "SELECT owner FROM manifest WHERE return_id = ?", (return_id,)
         ).fetchone()
@@ -282,6 +291,7 @@ class HubState:
             "return": record,
             "owner": owner[0] if owner else "local",
             "receipt": dict(receipt) if receipt else None,
+            "cancelled_receipts": [dict(row) for row in cancelled],
             "unit_id": unit[0] if unit else None,
             "open_exceptions": int(open_count),
         }
@@ -326,6 +336,9 @@ class HubState:
         return {
             "expected_returns": conn.execute("SELECT count(*) FROM manifest").fetchone()[0],
             "packages_received": conn.execute("SELECT count(*) FROM receipts").fetchone()[0],
+            "receipts_cancelled": conn.execute(
+                "SELECT count(*) FROM cancelled_receipts"
+            ).fetchone()[0],
             "units": conn.execute("SELECT count(*) FROM units").fetchone()[0],
             "open_exceptions": conn.execute(
                 "SELECT count(*) FROM exceptions WHERE status = 'open'"
@@ -394,6 +407,22 @@ def _package_received(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str
             json.dumps(p.get("photos", [])),
             format_ts(event.ts),
             event.operator,
+        ),
+    )
+
+
+def _receipt_cancelled(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO cancelled_receipts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.seq,
+            event.subject,
+            p.get("return_id"),
+            p.get("label"),
+            p.get("stage"),
+            str(p.get("reason", "")),
+            event.operator,
+            format_ts(event.ts),
         ),
     )
 
@@ -541,6 +570,7 @@ def _resolved(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) 
 _HANDLERS = {
     EventType.MANIFEST_SYNCED: _manifest_synced,
     EventType.PACKAGE_RECEIVED: _package_received,
+    EventType.RECEIPT_CANCELLED: _receipt_cancelled,
     EventType.DEVICE_IDENTIFIED: _device_identified,
     EventType.DIAGNOSTICS_RECORDED: _diagnostics,
     EventType.GRADE_ASSIGNED: _grade_assigned,

@@ -197,6 +197,59 @@ def test_a_typed_scan_of_a_known_label_opens_its_package(with_manifest: Station)
     assert station.call("GET", "/api/v1/dock", Role.OPERATOR).json()["current"] == current
 
 
+def test_a_mis_scanned_box_is_cancelled_with_a_reason_and_the_next_scan_starts_clean(
+    with_manifest: Station,
+) -> None:
+    """Item 14: the wrong box's label opened a package; a journalled cancel (with its reason)
+    closes it without erasing anything, and the right box's label raises no receipt_incomplete."""
+    station = with_manifest
+    [scanned, _unknown] = scan(station, "WRONG-BOX-1")
+    nothing = station.call("POST", "/api/v1/dock/cancel", Role.OPERATOR, json={"reason": "  "})
+    assert nothing.status_code == 422
+    answer = station.call(
+        "POST", "/api/v1/dock/cancel", Role.OPERATOR, json={"reason": "scanned the wrong box"}
+    )
+    assert answer.status_code == 200, answer.text
+    [cancelled] = answer.json()["events"]
+    assert cancelled["type"] == "receipt.cancelled" and cancelled["operator"] == "olga"
+    assert cancelled["subject"] == scanned["subject"]
+    assert cancelled["payload"]["reason"] == "scanned the wrong box"
+    assert cancelled["payload"]["stage"] == "awaiting_weight"
+    assert cancelled["payload"]["exceptions"] == ["unknown_label"]
+    assert station.call("GET", "/api/v1/dock", Role.OPERATOR).json() == {"current": None}
+    again = station.call("POST", "/api/v1/dock/cancel", Role.OPERATOR, json={"reason": "again"})
+    assert again.status_code == 409 and again.json()["error"] == "no_package"
+
+    events = scan(station, KNOWN_LABEL)
+    assert types(events) == ["label.scanned"]  # no receipt_incomplete for the cancelled box
+    received = seal(station)
+    assert types(received)[-1] == "package.received"
+    assert received[-1]["subject"] == "R-1001"
+    # history is all there: the mis-scan, its exception, the cancel, the real receipt
+    journal = types(station.journal(after=scanned["seq"] - 1)["events"])
+    assert journal[:3] == ["label.scanned", "exception.raised:unknown_label", "receipt.cancelled"]
+    assert "exception.raised:receipt_incomplete" not in journal
+    counts = station.call("GET", "/api/v1/station", Role.OPERATOR).json()["counts"]
+    assert counts["receipts_cancelled"] == 1 and counts["packages_received"] == 1
+
+
+def test_a_cancelled_receipt_shows_on_its_return_and_a_rescan_is_no_duplicate(
+    with_manifest: Station,
+) -> None:
+    """Item 14: cancelling the right box (dropped, to be rescanned) keeps no receipt, so its
+    next scan is not a duplicate_receipt; the return shows the cancel."""
+    station = with_manifest
+    scan(station, KNOWN_LABEL)
+    body = {"reason": "box fell off the scale"}
+    assert station.call("POST", "/api/v1/dock/cancel", Role.OPERATOR, json=body).status_code == 200
+    assert types(scan(station, KNOWN_LABEL)) == ["label.scanned"]
+    record = station.call("GET", "/api/v1/returns/R-1001", Role.OPERATOR).json()
+    [cancel] = record["cancelled_receipts"]
+    assert cancel["reason"] == "box fell off the scale" and cancel["operator"] == "olga"
+    assert record["receipt"] is None
+    assert "receipt.cancelled" in [e["type"] for e in record["timeline"]]
+
+
 def test_sealing_with_no_package_at_the_dock_is_409(station: Station) -> None:
     size = station.journal()["size"]
     answer = station.call("POST", "/api/v1/dock/seal", Role.OPERATOR, json={"intact": True})
