@@ -610,6 +610,7 @@ def test_readyz_and_station_counts(with_exceptions: Station) -> None:
     assert status["counts"] == {
         "expected_returns": 2,
         "packages_received": 1,
+        "receipts_cancelled": 0,
         "units": 0,
         "open_exceptions": 2,
     }
