@@ -1,7 +1,9 @@
 """One station's workflows together: which one takes an input, and the state they share.
 
-Scans go to location moves when they are a bin or a unit label, otherwise to the station's own
-workflow (receiving at a dock, identification at a bench or an erasure station).
+Scans go to location moves when they are a bin or a unit label, otherwise to the flow they
+came from: the one the scan names (a typed scan says which screen it came from), else the one
+its scanner's slot feeds (`[hub.feeds]`): receiving at the dock, identification at a bench or
+an erasure station.
 """
 
 from __future__ import annotations
@@ -148,7 +150,8 @@ class StationWorkflows:
                 state.moves, scan, lookup, self.moves_config, self.station
             )
             return out, state.model_copy(update={"moves": moved})
-        if self.runs("receiving"):
+        flow = scan.flow or self.profile.slot_flow(scan.reading.device_id)
+        if self.runs("receiving") and (flow or self.profile.flows[0]) == "dock":
             out = receiving.decide_scan(
                 state.dock, scan, lookup, now, self.dock_config, self.catalogue
             )

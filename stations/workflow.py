@@ -62,6 +62,7 @@ class ScanInput:
     gs1: dict[str, str] = field(default_factory=dict)
     imei: str | None = None
     source: str = "scanner"
+    flow: str | None = None  # "dock" | "bench"; None: the flow the scanner's slot feeds
 
 
 @dataclass(frozen=True)

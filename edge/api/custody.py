@@ -18,8 +18,8 @@ from edge.api.models import (
     MoveBody,
     Page,
     ResolveBody,
-    ScanBody,
     SealBody,
+    TypedScanBody,
 )
 from edge.api.services import HubServices, services
 from edge.hub.badge import verify_badge
@@ -254,13 +254,15 @@ async def cancel_receipt(hub: Services, who: Operator, body: CancelReceiptBody) 
 
 
 @router.post("/scans", response_model=ActionResult, responses=_ERRORS)
-async def typed_scan(hub: Services, who: Operator, body: ScanBody) -> ActionResult:
-    """A code typed by a person, handled as the station's scanner would handle it."""
+async def typed_scan(hub: Services, who: Operator, body: TypedScanBody) -> ActionResult:
+    """A code typed by a person, handled as the station's scanner would handle it, in the flow
+    it names (`dock`, `bench`) or else the one the person attends."""
     item = ScanInput(
         code=body.code,
         symbology="typed",
         reading=Reading("api", None),
         operator=who.operator_id,
         source="keyboard",
+        flow=hub.hub.scan_flow(who.operator_id, who.role.value, body.flow),
     )
     return _result(await hub.hub.handle(item))

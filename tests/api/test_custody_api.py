@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from edge.hub.runtime import ManifestImport
 from edge.hub.serve import hub_app
-from edge.operators import Role
+from edge.operators import OPERATORS_FILE, Role
 from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
-from tests.api.conftest import MANIFEST, OPERATORS, Station, bearer, build_hub, sign_in
+from tests.api.conftest import MANIFEST, OPERATORS, PIN, Station, bearer, build_hub, sign_in
 
 KNOWN_LABEL = "1Z999AA10123456784"  # R-1001, an iPhone 13 in a mailer box
 CANCELLED_LABEL = "1Z999AA10123456791"  # R-1002
@@ -741,3 +742,112 @@ def test_a_stored_profile_starts_the_station(tmp_path: Path) -> None:
         admin = bearer(sign_in(client, OPERATORS[Role.ADMIN][1]))
         journal = client.get("/api/v1/journal", headers=admin).json()
         assert journal["size"] == size + 1  # this sign-in
+
+
+# -- a station with the dock and the bench: which flow a typed scan feeds, who attends --
+
+DOCK_AND_BENCH = """
+[station]
+site = "ams-1"
+station = "intake-1"
+role = "dock"
+
+[devices.dock-scanner]
+kind = "scanner"
+path = "/dev/null"
+
+[devices.dock-scale]
+kind = "scale"
+path = "/dev/null"
+protocol = "mtsics"
+
+[devices.bench-cradle]
+kind = "cradle"
+
+[hub]
+workflows = ["receiving", "bench", "moves"]
+
+[hub.feeds]
+dock-scanner = "dock"
+"""
+IMEI = "356938035643809"  # R-1001's declared IMEI
+
+
+def test_a_typed_imei_goes_to_the_bench_of_a_station_that_also_receives(tmp_path: Path) -> None:
+    """Item 13: a technician's typed IMEI identifies the device at the bench (it went to the
+    dock as an unknown label); a scan may name its flow, checked against the station's."""
+    build_hub(tmp_path)  # for its operators
+    profile_path = tmp_path / "intake.toml"
+    profile_path.write_text(DOCK_AND_BENCH)
+    data_dir = tmp_path / "intake"
+    data_dir.mkdir()
+    shutil.copyfile(tmp_path / "station" / OPERATORS_FILE, data_dir / OPERATORS_FILE)
+    app = hub_app(data_dir, load_hub_profile(profile_path), profile_path=profile_path)
+    with TestClient(app) as client:
+        tokens = {role: sign_in(client, badge) for role, (_, badge) in OPERATORS.items()}
+        station = Station(app, client, data_dir, profile_path, tokens)
+        answer = station.call("POST", "/api/v1/manifest", Role.ADMIN, json={"returns": MANIFEST})
+        assert answer.status_code == 200, answer.text
+
+        events = scan(station, IMEI, Role.TECHNICIAN)
+        assert events[0]["type"] == "device.identified", types(events)
+        assert events[0]["payload"]["return_id"] == "R-1001"
+        assert "exception.raised:unknown_label" not in types(events)
+        [opened] = scan(station, KNOWN_LABEL, Role.OPERATOR)  # Olga is at the dock
+        assert opened["type"] == "label.scanned" and opened["payload"]["workflow"] == "dock"
+
+        def typed(role: Role, flow: str | None) -> Any:
+            body = {"code": KNOWN_LABEL} if flow is None else {"code": KNOWN_LABEL, "flow": flow}
+            return station.call("POST", "/api/v1/scans", role, json=body)
+
+        at_bench = typed(Role.OPERATOR, "bench")  # Olga walks over to the bench screen
+        assert at_bench.status_code == 200, at_bench.text
+        assert at_bench.json()["events"][0]["payload"]["workflow"] == "bench"
+        size = station.journal()["size"]
+        refused = typed(Role.OPERATOR, "erasure")
+        assert refused.status_code == 422 and refused.json()["error"] == "unknown_flow"
+        assert "dock, bench" in refused.json()["message"]
+        unclear = typed(Role.ADMIN, None)  # an admin attends both flows: say which
+        assert unclear.status_code == 422 and unclear.json()["error"] == "flow_needed"
+        assert station.journal()["size"] == size
+
+
+def test_a_sign_in_says_what_it_attends_and_a_bad_claim_starts_no_session(
+    station: Station,
+) -> None:
+    """Item 12: `attends` at sign-in is journalled; a flow or slot the station lacks is 422
+    naming it, and no token is given."""
+    size = station.journal()["size"]
+    body = {"badge": OPERATORS[Role.TECHNICIAN][1], "pin": PIN, "attends": ["bench"]}
+    refused = station.client.post("/api/v1/auth/sign-in", json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "invalid_attends" and "'bench'" in refused.json()["message"]
+    assert "token" not in refused.json()
+    assert station.journal()["size"] == size
+    body["attends"] = ["dock-scale"]
+    answer = station.client.post("/api/v1/auth/sign-in", json=body)
+    assert answer.status_code == 200, answer.text
+    [signed_in] = station.journal(after=size)["events"]
+    assert signed_in["type"] == "operator.signed_in" and signed_in["subject"] == "tom"
+    assert signed_in["payload"]["attends"] == ["dock-scale"]
+    hub = station.app.state.services.hub
+    assert hub.operator_for_readings("dock-scale") == "tom"
+    assert hub.operator_for_readings("dock-scanner") == "olga"  # the dock is Olga's role's
+
+
+def test_signing_out_is_journalled_and_the_others_still_attend(station: Station) -> None:
+    """Item 12: three sessions (Olga, Tom, Ada); Ada, the last to sign in, signs out: an
+    `operator.signed_out` is journalled and the dock's readings are still Olga's."""
+    hub = station.app.state.services.hub
+    size = station.journal()["size"]
+    answer = station.call("POST", "/api/v1/auth/sign-out", Role.ADMIN)
+    assert answer.status_code == 204
+    [ended] = station.journal(after=size)["events"]
+    assert ended["type"] == "operator.signed_out" and ended["subject"] == "ada"
+    assert ended["payload"]["reason"] == "signed_out"
+    assert ended["payload"]["still_signed_in"] is False
+    assert hub.operator_for_readings("dock-scale") == "olga"
+    station.call("POST", "/api/v1/auth/sign-out", Role.OPERATOR)
+    assert hub.operator_for_readings("dock-scale") == "tom"
+    status = station.call("GET", "/api/v1/station", Role.TECHNICIAN).json()
+    assert status["operator"]["operator_id"] == "tom"
