@@ -15,8 +15,11 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
-from stations.workflow import UNATTENDED
+from edge.journal import EventType
+from edge.journal.events import format_ts
+from stations.workflow import UNATTENDED, Outcome
 
 ROLE_FLOWS: dict[str, str] = {"operator": "dock", "technician": "bench"}  # admin: none its own
 
@@ -24,6 +27,30 @@ _SLOT = 3  # claimed the slot by name
 _CLAIMED = 2  # claimed the slot's flow
 _ROLE = 1  # the flow of their role
 _FALLBACK = 0  # their role's flow is not at this station, so they attend every flow
+
+
+@dataclass(frozen=True)
+class SignIn:
+    operator_id: str
+    name: str
+    role: str
+    method: str
+    expires_at: datetime
+    attends: tuple[str, ...] = ()  # flows or device slots; empty: the role's flow
+
+
+SignOutReason = Literal["signed_out", "expired", "session_ended"]
+
+
+@dataclass(frozen=True)
+class SignOut:
+    """A session ended here: signed out, ran out, or ended elsewhere (revoked, disabled)."""
+
+    operator_id: str
+    reason: SignOutReason
+    still_signed_in: bool = False  # another session of theirs is open here: still attending
+    name: str | None = None
+    role: str | None = None
 
 
 class AttendsError(ValueError):
@@ -120,3 +147,17 @@ class Attendance:
             if best is None or key >= best:
                 best, who = key, attendant.operator_id
         return who
+
+
+def sign_out_event(outcome: Outcome, item: SignOut, expired_at: datetime | None = None) -> None:
+    """Journal the end of a session (`operator.signed_out`)."""
+    payload: dict[str, Any] = {
+        "name": item.name,
+        "role": item.role,
+        "reason": item.reason,
+        "still_signed_in": item.still_signed_in,
+    }
+    if expired_at is not None and item.reason == "expired":
+        payload["expired_at"] = format_ts(expired_at)
+    outcome.add(EventType.OPERATOR_SIGNED_OUT, item.operator_id, item.operator_id, payload)
+    outcome.message = f"{item.name or item.operator_id} signed out."

@@ -18,19 +18,28 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import uuid6
 
-from edge.hub.attendance import Attendance, Attendant, AttendsError, resolve_claims
+from edge.hub.attendance import (
+    Attendance,
+    Attendant,
+    AttendsError,
+    SignOutReason,
+    resolve_claims,
+    sign_out_event,
+)
+from edge.hub.attendance import SignIn as SignIn
+from edge.hub.attendance import SignOut as SignOut
 from edge.hub.broadcast import Broadcaster
-from edge.hub.state import HUB_FILE, UPSTREAM_OWNER, HubState
+from edge.hub.manifest_import import ManifestImport as ManifestImport
+from edge.hub.manifest_import import manifest_outcome
+from edge.hub.state import HUB_FILE, HubState
 from edge.journal import CustodyEvent, EventDraft, EventType, Journal
-from edge.journal.events import format_ts
 from stations.catalogue import Catalogue
 from stations.disposition import DemandList, RuleSet
 from stations.grading import GradeFactors
-from stations.manifest import ExpectedReturn, manifest_changes
 from stations.profile import HubProfile
 from stations.station import StationState, StationWorkflows
 from stations.workflow import (
@@ -43,39 +52,6 @@ from stations.workflow import (
 
 log = logging.getLogger(__name__)
 _STOP = object()
-
-
-@dataclass(frozen=True)
-class ManifestImport:
-    """Expected returns from a file (or, later, the upstream feed)."""
-
-    records: tuple[ExpectedReturn, ...]
-    source: str
-    operator: str
-
-
-@dataclass(frozen=True)
-class SignIn:
-    operator_id: str
-    name: str
-    role: str
-    method: str
-    expires_at: datetime
-    attends: tuple[str, ...] = ()  # flows or device slots; empty: the role's flow
-
-
-SignOutReason = Literal["signed_out", "expired", "session_ended"]
-
-
-@dataclass(frozen=True)
-class SignOut:
-    """A session ended here: signed out, ran out, or ended elsewhere (revoked, disabled)."""
-
-    operator_id: str
-    reason: SignOutReason
-    still_signed_in: bool = False  # another session of theirs is open here: still attending
-    name: str | None = None
-    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -383,7 +359,7 @@ class Hub:
         outcome = Outcome()
         for attendant, reason in ended:
             item = SignOut(attendant.operator_id, reason, False, attendant.name, attendant.role)
-            _sign_out_event(outcome, item, attendant.expires_at)
+            sign_out_event(outcome, item, attendant.expires_at)
         self._commit(outcome.events, self._station_state)
         for attendant, _ in ended:
             self.attendance.leave(attendant.operator_id)
@@ -429,14 +405,14 @@ class Hub:
                 )
                 return Result((), f"already journalled at seq {seen}")
         if isinstance(item, ManifestImport):
-            outcome = self._manifest_outcome(item)
+            outcome = manifest_outcome(item, self.state)
             state = self._station_state
         elif isinstance(item, SignIn):
             outcome, attendant = self._sign_in_outcome(item, now)
             state = self._station_state
         elif isinstance(item, SignOut):
             outcome = Outcome()
-            _sign_out_event(outcome, item)
+            sign_out_event(outcome, item)
             state = self._station_state
         else:
             outcome, state = self.workflows.decide(
@@ -497,63 +473,6 @@ class Hub:
             except Exception:
                 log.exception("on_events hook failed")
 
-    def _manifest_outcome(self, item: ManifestImport) -> Outcome:
-        current = self.state.manifest_records()
-        incoming = {record.return_id: record for record in item.records}
-        taken = [
-            f"{code} (held by {holder.return_id})"
-            for record in item.records
-            for code in record.label_codes
-            if (holder := self.state.return_by_label(code)) is not None
-            and holder.return_id != record.return_id
-            # the same import may take the label from its holder (a label moved)
-            and (holder.return_id not in incoming or code in incoming[holder.return_id].label_codes)
-        ]
-        if taken:
-            raise WorkflowRefused(
-                "labels already belong to other returns: " + ", ".join(taken[:10]),
-                code="label_taken",
-            )
-        changes = manifest_changes(current, item.records)
-        if item.source != UPSTREAM_OWNER:
-            owned = self.state.upstream_owned([c.return_id for c in changes])
-            if owned:
-                raise WorkflowRefused(
-                    f"returns owned by the upstream manifest cannot be changed here: "
-                    f"{', '.join(owned[:10])}{' …' if len(owned) > 10 else ''}; the upstream "
-                    "owns them, so change them there and the station gets the change",
-                    code="upstream_owned",
-                )
-        outcome = Outcome()
-        for change in changes:
-            outcome.add(
-                EventType.MANIFEST_SYNCED,
-                change.record.return_id,
-                item.operator,
-                {
-                    "change": change.change,
-                    "fields": list(change.fields),
-                    "source": item.source,
-                    "record": change.record.to_record(),
-                },
-            )
-        count = len(outcome.events)
-        outcome.message = f"{count} expected returns created or updated from {item.source}."
-        return outcome
-
     @property
     def station_state(self) -> StationState:
         return self._station_state
-
-
-def _sign_out_event(outcome: Outcome, item: SignOut, expired_at: datetime | None = None) -> None:
-    payload: dict[str, Any] = {
-        "name": item.name,
-        "role": item.role,
-        "reason": item.reason,
-        "still_signed_in": item.still_signed_in,
-    }
-    if expired_at is not None and item.reason == "expired":
-        payload["expired_at"] = format_ts(expired_at)
-    outcome.add(EventType.OPERATOR_SIGNED_OUT, item.operator_id, item.operator_id, payload)
-    outcome.message = f"{item.name or item.operator_id} signed out."
