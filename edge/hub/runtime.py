@@ -110,6 +110,7 @@ class Hub:
     attendance: Attendance = field(default_factory=Attendance)
     # operator id → their open session here, or None (the operators store; see serve.py)
     live_session: Callable[[str], Any] | None = None
+    session_sweep_s: float = SESSION_SWEEP_S
     _station_state: StationState = field(default_factory=StationState)
     _queue: queue.SimpleQueue[_Job | object] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
@@ -319,7 +320,7 @@ class Hub:
     def _run(self) -> None:
         while True:
             try:
-                job = self._queue.get(timeout=SESSION_SWEEP_S)
+                job = self._queue.get(timeout=self.session_sweep_s)
             except queue.Empty:
                 try:
                     self._end_sessions(self.now(), check_live=True)

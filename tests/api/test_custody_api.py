@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from edge.hub.serve import hub_app
 from edge.operators import OPERATORS_FILE, Role
 from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
+from stations.workflow import Reading, WeightInput
 from tests.api.conftest import MANIFEST, OPERATORS, PIN, Station, bearer, build_hub, sign_in
+from tests.hub.live import wait_for
 
 KNOWN_LABEL = "1Z999AA10123456784"  # R-1001, an iPhone 13 in a mailer box
 CANCELLED_LABEL = "1Z999AA10123456791"  # R-1002
@@ -851,3 +854,22 @@ def test_signing_out_is_journalled_and_the_others_still_attend(station: Station)
     assert hub.operator_for_readings("dock-scale") == "tom"
     status = station.call("GET", "/api/v1/station", Role.TECHNICIAN).json()
     assert status["operator"]["operator_id"] == "tom"
+
+
+def test_a_session_ended_by_an_admin_is_journalled_and_stops_attending(station: Station) -> None:
+    """Item 12: disabling Olga ends her sessions in the operators store; the idle hub notices,
+    journals `operator.signed_out` (`session_ended`) and her dock goes to the next attendant."""
+    hub = station.app.state.services.hub
+    hub.session_sweep_s = 0.1  # from the next input on: the idle check runs at once
+    size = station.journal()["size"]
+    answer = station.call("PATCH", "/api/v1/operators/olga", Role.ADMIN, json={"disabled": True})
+    assert answer.status_code == 200, answer.text
+    hub.submit(WeightInput(Decimal(0), Reading("dock-scale", 1, "w"), "olga")).result(10)
+
+    def ended() -> list[dict[str, Any]]:
+        page = station.call("GET", "/api/v1/journal", Role.TECHNICIAN, params={"after": size})
+        return [e for e in page.json()["events"] if e["type"] == "operator.signed_out"]
+
+    [event] = wait_for(ended, 20, "operator.signed_out")
+    assert event["subject"] == "olga" and event["payload"]["reason"] == "session_ended"
+    assert hub.operator_for_readings("dock-scale") == "ada"
