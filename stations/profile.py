@@ -17,6 +17,14 @@ from drivers.profile import ProfileError, StationProfile, parse_profile
 from stations.erasure_tool import ErasureToolConfig
 
 Workflow = Literal["receiving", "bench", "erasure", "moves"]
+# The flows a scan can feed: the dock (receiving) or the bench (identify a device; the erasure
+# station identifies as a bench does). Moves take bin and unit labels whatever the flow.
+Flow = Literal["dock", "bench"]
+FLOW_WORKFLOWS: dict[Flow, tuple[Workflow, ...]] = {
+    "dock": ("receiving",),
+    "bench": ("bench", "erasure"),
+}
+KIND_FLOWS: dict[str, Flow] = {"scale": "dock", "camera": "dock", "cradle": "bench"}
 ROLE_WORKFLOWS: dict[str, tuple[Workflow, ...]] = {
     "dock": ("receiving", "moves"),
     "bench": ("bench", "moves"),
@@ -33,6 +41,10 @@ class HubSettings(BaseModel):
     # Scans while nobody is signed in at the station become exceptions instead of custody
     # attributed to no one.
     require_operator: bool = True
+    # Which flow each device slot's readings feed (`[hub.feeds]`, slot = "dock" | "bench"):
+    # needed for the scanners of a station that runs both; otherwise taken from the station's
+    # one flow, or the slot's kind (scale and camera: dock, cradle: bench).
+    feeds: dict[str, Flow] = Field(default_factory=dict)
 
 
 class ReceivingSettings(BaseModel):
@@ -96,6 +108,26 @@ class HubProfile(BaseModel):
             return self.hub.workflows
         return ROLE_WORKFLOWS.get(self.station.role, ("moves",))
 
+    @property
+    def flows(self) -> tuple[Flow, ...]:
+        """The station's scan flows, in profile order; a station with neither identifies
+        devices (as its scans always did)."""
+        runs = self.workflows
+        found = tuple(f for f, names in FLOW_WORKFLOWS.items() if any(n in runs for n in names))
+        return found or ("bench",)
+
+    def slot_flow(self, device_id: str) -> Flow | None:
+        """The flow a device slot's readings feed; None for a slot the profile does not know
+        on a station with two flows."""
+        if device_id in self.hub.feeds:
+            return self.hub.feeds[device_id]
+        flows = self.flows
+        if len(flows) == 1:
+            return flows[0]
+        kind = next((s.kind for s in self.station.devices if s.id == device_id), None)
+        by_kind = KIND_FLOWS.get(kind or "")
+        return by_kind if by_kind in flows else None
+
     def resolve(self, name: str | None) -> Path | None:
         """A file named in the profile, relative to the profile's folder."""
         if name is None:
@@ -127,12 +159,33 @@ def parse_hub_profile(data: dict[str, Any], source: str, folder: Path) -> HubPro
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ProfileError(f"{source}: {problems}") from None
+    _check_feeds(profile, source)
     camera = profile.receiving.camera
     if camera is not None:
         slot = station.device(camera)  # ProfileError if the slot is missing
         if slot.kind != "camera":
             raise ProfileError(f"{source}: receiving.camera {camera!r} is a {slot.kind}")
     return profile
+
+
+def _check_feeds(profile: HubProfile, source: str) -> None:
+    """Every fed slot exists and feeds a flow the station runs; on a station with two flows
+    every scanner says which it feeds (a typed IMEI must not reach the dock as a label)."""
+    flows = profile.flows
+    for slot_id, flow in profile.hub.feeds.items():
+        profile.station.device(slot_id)  # ProfileError if the slot is missing
+        if flow not in flows:
+            raise ProfileError(
+                f"{source}: hub.feeds.{slot_id} = {flow!r}, but this station's flows are "
+                f"{', '.join(flows)}"
+            )
+    if len(flows) > 1:
+        for slot in profile.station.devices:
+            if profile.slot_flow(slot.id) is None:
+                raise ProfileError(
+                    f"{source}: the station runs {' and '.join(flows)}: say which one device "
+                    f'{slot.id!r} ({slot.kind}) feeds, in [hub.feeds] ({slot.id} = "dock")'
+                )
 
 
 def load_hub_profile(path: Path) -> HubProfile:

@@ -22,6 +22,7 @@ from edge.journal.events import CustodyEvent, EventType, format_ts
 from stations.catalogue import Catalogue
 from stations.manifest import ExpectedReturn
 from stations.workflow import (
+    CancelReceiptInput,
     DeviceCommand,
     Lookup,
     Outcome,
@@ -391,6 +392,34 @@ def decide_seal(state: DockState, seal: SealInput, camera: str | None) -> Outcom
     return out
 
 
+def decide_cancel(state: DockState, cancel: CancelReceiptInput) -> Outcome:
+    """Undo the open package: journalled with the reason and what it had so far; its events
+    and exceptions stay in the journal, and the next label starts clean."""
+    current = state.current
+    if current is None:
+        raise WorkflowRefused("no package at the dock: nothing to cancel", code="no_package")
+    reason = cancel.reason.strip()
+    if len(reason) < 3:
+        raise WorkflowRefused("say why (a reason of at least 3 characters)", status=422)
+    out = Outcome()
+    out.add(
+        EventType.RECEIPT_CANCELLED,
+        current.subject,
+        cancel.operator,
+        {
+            "return_id": current.return_id,
+            "label": current.label,
+            "stage": current.stage,
+            "grams": current.grams,
+            "photos": list(current.photos),
+            "exceptions": list(current.exceptions),
+            "reason": reason,
+        },
+    )
+    out.message = f"Package {current.subject} cancelled: scan the next label."
+    return out
+
+
 def evolve(state: DockState, event: CustodyEvent) -> DockState:
     """Fold one journal event into the dock's state."""
     payload = event.payload
@@ -442,7 +471,7 @@ def evolve(state: DockState, event: CustodyEvent) -> DockState:
                 "current": current.model_copy(update={"exceptions": (*current.exceptions, kind)})
             }
         )
-    if event.type is EventType.PACKAGE_RECEIVED:
+    if event.type in (EventType.PACKAGE_RECEIVED, EventType.RECEIPT_CANCELLED):
         # A weight that came while this box waited for its seal check was this box, lifted.
         return state.model_copy(update={"current": None, "loose_weight": None})
     return state

@@ -1,7 +1,9 @@
 """One station's workflows together: which one takes an input, and the state they share.
 
-Scans go to location moves when they are a bin or a unit label, otherwise to the station's own
-workflow (receiving at a dock, identification at a bench or an erasure station).
+Scans go to location moves when they are a bin or a unit label, otherwise to the flow they
+came from: the one the scan names (a typed scan says which screen it came from), else the one
+its scanner's slot feeds (`[hub.feeds]`): receiving at the dock, identification at a bench or
+an erasure station.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from stations.resolution import decide_resolve
 from stations.routing import decide_route
 from stations.workflow import (
     UNATTENDED,
+    CancelReceiptInput,
     DiagInput,
     ErasureInput,
     GradeInput,
@@ -120,6 +123,10 @@ class StationWorkflows:
                 if not self.runs("receiving"):
                     raise WorkflowRefused("this station does not receive packages", status=404)
                 return receiving.decide_seal(state.dock, item, self.dock_config.camera), state
+            case CancelReceiptInput():
+                if not self.runs("receiving"):
+                    raise WorkflowRefused("this station does not receive packages", status=404)
+                return receiving.decide_cancel(state.dock, item), state
             case ResolveInput():
                 return decide_resolve(item, lookup), state
             case GradeInput():
@@ -147,7 +154,8 @@ class StationWorkflows:
                 state.moves, scan, lookup, self.moves_config, self.station
             )
             return out, state.model_copy(update={"moves": moved})
-        if self.runs("receiving"):
+        flow = scan.flow or self.profile.slot_flow(scan.reading.device_id)
+        if self.runs("receiving") and (flow or self.profile.flows[0]) == "dock":
             out = receiving.decide_scan(
                 state.dock, scan, lookup, now, self.dock_config, self.catalogue
             )

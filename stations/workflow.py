@@ -62,6 +62,7 @@ class ScanInput:
     gs1: dict[str, str] = field(default_factory=dict)
     imei: str | None = None
     source: str = "scanner"
+    flow: str | None = None  # "dock" | "bench"; None: the flow the scanner's slot feeds
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,14 @@ class SealInput:
     intact: bool
     operator: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class CancelReceiptInput:
+    """A person undoes the package open at the dock (a mis-scan), saying why."""
+
+    reason: str
+    operator: str
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,7 @@ WorkflowInput = (
     | PhotoInput
     | DiagInput
     | SealInput
+    | CancelReceiptInput
     | ResolveInput
     | GradeInput
     | ErasureInput

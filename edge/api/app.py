@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from edge import __version__
 from edge.api import auth, custody, replication, station
-from edge.api.errors import install_error_handlers
+from edge.api.errors import ApiError, install_error_handlers
 from edge.api.services import HubServices
 from edge.hub.runtime import SignIn
 from edge.operators import Principal
@@ -62,16 +62,22 @@ def create_app(start: Start, stop: Stop) -> FastAPI:
     return app
 
 
-def _journal_sign_in(services: HubServices) -> Callable[[Principal, str], Awaitable[Any]]:
-    async def on_sign_in(principal: Principal, method: str) -> None:
+def _journal_sign_in(
+    services: HubServices,
+) -> Callable[[Principal, str, tuple[str, ...]], Awaitable[Any]]:
+    async def on_sign_in(principal: Principal, method: str, attends: tuple[str, ...]) -> None:
         item = SignIn(
             principal.operator_id,
             principal.name,
             principal.role.value,
             method,
             principal.expires_at,
+            attends,
         )
-        await services.hub.handle(item)
+        try:
+            await services.hub.handle(item)
+        except WorkflowRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
 
     return on_sign_in
 

@@ -1,9 +1,9 @@
 """Sign-in with badge (or operator id) and PIN, bearer-token sessions, and operator admin.
 
 The app provides `app.state.operators` (an OperatorStore), `app.state.station` (the station id)
-and, optionally, `app.state.on_sign_in(principal, method)`: awaited after each sign-in to journal
-it; if it raises, the session is revoked and the client gets 503 (an unjournalled sign-in must not
-count).
+and, optionally, `app.state.on_sign_in(principal, method, attends)`: awaited after each sign-in to
+journal it; if it raises, the session is revoked and the client gets 503 (an unjournalled sign-in
+must not count), or the ApiError it raised (a refused `attends`).
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ class SignInRequest(BaseModel):
     badge: str | None = Field(None, min_length=1, max_length=MAX_BADGE_LENGTH)
     operator_id: str | None = Field(None, min_length=1, max_length=64)
     pin: SecretStr = Field(min_length=1, max_length=_MAX_PIN_FIELD)
+    attends: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]] | None = Field(
+        None,
+        max_length=16,
+        description="The flows (`dock`, `bench`) or device slots this person attends here: "
+        "their readings are credited to them. Default: their role's flow.",
+    )
 
     @model_validator(mode="after")
     def _one_credential(self) -> Self:
@@ -371,9 +377,12 @@ async def sign_in(
     on_sign_in = getattr(request.app.state, "on_sign_in", None)
     if on_sign_in is not None:
         try:
-            outcome = on_sign_in(session.principal, method)
+            outcome = on_sign_in(session.principal, method, tuple(body.attends or ()))
             if inspect.isawaitable(outcome):
                 await outcome
+        except ApiError:  # refused what the sign-in asked (`attends`): no session either
+            await run_in_threadpool(store.sign_out, session.token, now)
+            raise
         except Exception as exc:
             log.error(
                 "sign-in not journalled; session ended operator_id=%s token=%s… error=%s",

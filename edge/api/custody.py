@@ -12,14 +12,15 @@ from edge.api.auth import require_role
 from edge.api.errors import ApiError, error_responses
 from edge.api.models import (
     ActionResult,
+    CancelReceiptBody,
     ChecklistBody,
     ManifestBody,
     MoveBody,
     Page,
     ReopenBody,
     ResolveBody,
-    ScanBody,
     SealBody,
+    TypedScanBody,
 )
 from edge.api.services import HubServices, services
 from edge.hub.badge import verify_badge
@@ -28,6 +29,7 @@ from edge.hub.runtime import ManifestImport, Result
 from edge.operators import Principal, Role
 from stations.manifest import ManifestError, parse_manifest
 from stations.workflow import (
+    CancelReceiptInput,
     GradeInput,
     MoveInput,
     Reading,
@@ -253,14 +255,24 @@ async def seal(hub: Services, who: Operator, body: SealBody) -> ActionResult:
     return _result(await hub.hub.handle(SealInput(body.intact, who.operator_id, body.note)))
 
 
+@router.post("/dock/cancel", response_model=ActionResult, responses=_ERRORS)
+async def cancel_receipt(hub: Services, who: Operator, body: CancelReceiptBody) -> ActionResult:
+    """Undo the package open at the dock, with a reason (`receipt.cancelled`); its events stay
+    in the journal and the next label starts clean."""
+    item = CancelReceiptInput(body.reason.strip(), who.operator_id)
+    return _result(await hub.hub.handle(item))
+
+
 @router.post("/scans", response_model=ActionResult, responses=_ERRORS)
-async def typed_scan(hub: Services, who: Operator, body: ScanBody) -> ActionResult:
-    """A code typed by a person, handled as the station's scanner would handle it."""
+async def typed_scan(hub: Services, who: Operator, body: TypedScanBody) -> ActionResult:
+    """A code typed by a person, handled as the station's scanner would handle it, in the flow
+    it names (`dock`, `bench`) or else the one the person attends."""
     item = ScanInput(
         code=body.code,
         symbology="typed",
         reading=Reading("api", None),
         operator=who.operator_id,
         source="keyboard",
+        flow=hub.hub.scan_flow(who.operator_id, who.role.value, body.flow),
     )
     return _result(await hub.hub.handle(item))

@@ -21,9 +21,24 @@ class ScanBody(_Body):
     code: str = Field(min_length=1, max_length=512, pattern=r"\S", examples=["1Z999AA10123456784"])
 
 
+class TypedScanBody(ScanBody):
+    """A typed code and the screen it was typed on: `dock` or `bench` (on a station that runs
+    both; by default the flow the person attends)."""
+
+    flow: str | None = Field(None, pattern=r"^[a-z][a-z_-]{0,31}$", examples=["bench"])
+
+
 class SealBody(_Body):
     intact: bool = Field(examples=[True])
     note: str = Field("", max_length=500, examples=["tape re-applied, seal number torn"])
+
+
+class CancelReceiptBody(_Body):
+    """Why the package open at the dock is undone (a mis-scan, the wrong box)."""
+
+    reason: str = Field(
+        min_length=3, max_length=1000, pattern=r"\S", examples=["scanned the wrong box's label"]
+    )
 
 
 class ChecklistBody(_Body):

@@ -155,7 +155,10 @@ async def run_shift(
         profile = parse_hub_profile(
             {
                 **demo.profile_data,
-                "hub": {"workflows": ["receiving", "bench", "moves"]},
+                "hub": {
+                    "workflows": ["receiving", "bench", "moves"],
+                    "feeds": {"dock-scanner": "dock"},  # the one scanner is the dock's
+                },
                 "receiving": {"camera": "dock-camera"},
                 "erasure": {"tools": {"android": _erasure_tool()}},
                 "upstream": {

@@ -159,7 +159,7 @@ class HubBus:
     def _as_input(
         self, device: str, model: Any, digest: str
     ) -> ScanInput | WeightInput | PhotoInput | DiagInput | None:
-        operator = self.hub.operator_for_readings()
+        operator = self.hub.operator_for_readings(device)
         match model:
             case Scan():
                 return ScanInput(

@@ -22,17 +22,27 @@ from typing import Any
 
 import uuid6
 
+from edge.hub.attendance import (
+    Attendance,
+    Attendant,
+    AttendsError,
+    SignOutReason,
+    resolve_claims,
+    sign_out_event,
+)
+from edge.hub.attendance import SignIn as SignIn
+from edge.hub.attendance import SignOut as SignOut
 from edge.hub.broadcast import Broadcaster
+from edge.hub.manifest_import import ManifestImport as ManifestImport
+from edge.hub.manifest_import import manifest_outcome
 from edge.hub.state import HUB_FILE, HubState
 from edge.journal import CustodyEvent, EventDraft, EventType, Journal
 from stations.catalogue import Catalogue
 from stations.disposition import DemandList, RuleSet
 from stations.grading import GradeFactors
-from stations.manifest import ExpectedReturn, manifest_changes
 from stations.profile import HubProfile
 from stations.station import StationState, StationWorkflows
 from stations.workflow import (
-    UNATTENDED,
     DeviceCommand,
     Outcome,
     Reading,
@@ -42,24 +52,6 @@ from stations.workflow import (
 
 log = logging.getLogger(__name__)
 _STOP = object()
-
-
-@dataclass(frozen=True)
-class ManifestImport:
-    """Expected returns from a file (or, later, the upstream feed)."""
-
-    records: tuple[ExpectedReturn, ...]
-    source: str
-    operator: str
-
-
-@dataclass(frozen=True)
-class SignIn:
-    operator_id: str
-    name: str
-    role: str
-    method: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -73,25 +65,14 @@ class Result:
         return {"message": self.message, "events": [e.as_stored() for e in self.events]}
 
 
-HubInput = WorkflowInput | ManifestImport | SignIn
+HubInput = WorkflowInput | ManifestImport | SignIn | SignOut
+SESSION_SWEEP_S = 30.0  # an idle hub checks this often whether someone's session has ended
 
 
 @dataclass
 class _Job:
     item: HubInput
     future: Future[Result]
-
-
-@dataclass
-class ActiveOperator:
-    """Who the station's device readings are attributed to: the last operator who signed in
-    here, until they sign out or their session ends."""
-
-    operator_id: str
-    name: str
-    role: str
-    since: datetime
-    expires_at: datetime
 
 
 def new_unit_id() -> str:
@@ -126,7 +107,10 @@ class Hub:
     journal: Journal = field(init=False)
     state: HubState = field(init=False)
     workflows: StationWorkflows = field(init=False)
-    active_operator: ActiveOperator | None = None
+    attendance: Attendance = field(default_factory=Attendance)
+    # operator id → their open session here, or None (the operators store; see serve.py)
+    live_session: Callable[[str], Any] | None = None
+    session_sweep_s: float = SESSION_SWEEP_S
     _station_state: StationState = field(default_factory=StationState)
     _queue: queue.SimpleQueue[_Job | object] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
@@ -185,23 +169,59 @@ class Hub:
         self._station_state = state
         self.caught_up = True
 
-    def restore_operator(self, live_session: Callable[[str], Any]) -> None:
-        """After a restart: the operator who last signed in here attends the station again if
-        their session is still open (`live_session(operator_id)` → principal or None)."""
-        last = None
-        for event in self.journal.reader.events(event_type=EventType.OPERATOR_SIGNED_IN.value):
-            last = event
-        if last is None:
-            return
-        principal = live_session(last.subject)
-        if principal is not None:
-            self.active_operator = ActiveOperator(
-                principal.operator_id,
-                principal.name,
-                principal.role.value,
-                last.ts,
-                principal.expires_at,
-            )
+    def restore_attendance(self, live_session: Callable[[str], Any]) -> None:
+        """After a restart: whoever signed in here and still holds an open session attends
+        again, as their sign-in said; a session that ended while the hub was down is journalled
+        as ended now. `live_session(operator_id)` → principal or None."""
+        self.live_session = live_session
+        signed_in: dict[str, CustodyEvent] = {}
+        left: dict[str, int] = {}
+        reader = self.journal.reader
+        for event in reader.events(event_type=EventType.OPERATOR_SIGNED_IN.value):
+            signed_in[event.subject] = event
+        for event in reader.events(event_type=EventType.OPERATOR_SIGNED_OUT.value):
+            if not event.payload.get("still_signed_in"):
+                left[event.subject] = event.seq
+        for operator_id, event in signed_in.items():
+            if left.get(operator_id, 0) > event.seq:
+                continue
+            name, role = str(event.payload.get("name")), str(event.payload.get("role"))
+            principal = live_session(operator_id)
+            if principal is None:
+                self.submit(SignOut(operator_id, "session_ended", name=name, role=role))
+                continue
+            claims = event.payload.get("attends")
+            given = tuple(str(c) for c in claims) if isinstance(claims, list) else ()
+            try:
+                self.attendance.attend(
+                    self._attendant(
+                        event.subject, name, role, given, event.ts, principal.expires_at
+                    )
+                )
+            except AttendsError:  # the profile changed since: what their role attends
+                self.attendance.attend(
+                    self._attendant(operator_id, name, role, (), event.ts, principal.expires_at)
+                )
+
+    def _attendant(
+        self,
+        operator_id: str,
+        name: str,
+        role: str,
+        claims: tuple[str, ...],
+        since: datetime,
+        expires_at: datetime,
+    ) -> Attendant:
+        slot_ids = [slot.id for slot in self.profile.station.devices]
+        slots, flows = resolve_claims(claims, role, self.profile.flows, slot_ids)
+        return Attendant(operator_id, name, role, since, expires_at, claims, slots, flows)
+
+    @property
+    def active_operator(self) -> Attendant | None:
+        """The latest of the people attending the station (the station's status shows it)."""
+        now = self.now()
+        people = [a for a in self.attendance.people() if a.expires_at > now]
+        return people[-1] if people else None
 
     # -- lifecycle --
 
@@ -243,22 +263,70 @@ class Hub:
     async def handle(self, item: HubInput) -> Result:
         return await asyncio.wrap_future(self.submit(item))
 
-    def operator_for_readings(self) -> str:
-        active = self.active_operator
-        if active is None or active.expires_at <= self.now():
-            return UNATTENDED
-        return active.operator_id
+    def operator_for_readings(self, device_id: str) -> str:
+        """Who a reading from this device slot is credited to (edge.hub.attendance)."""
+        flow = self.profile.slot_flow(device_id)
+        return self.attendance.credit(device_id, flow, self.now())
+
+    def scan_flow(self, operator_id: str, role: str, requested: str | None) -> str:
+        """The flow a person's typed scan is for: the one they name, else the one they attend;
+        WorkflowRefused (422) for a flow the station does not run, or when it is not clear."""
+        flows = self.profile.flows
+        if requested is not None:
+            if requested not in flows:
+                raise WorkflowRefused(
+                    f"flow {requested!r} is not one of this station's flows: {', '.join(flows)}",
+                    status=422,
+                    code="unknown_flow",
+                )
+            return requested
+        if len(flows) == 1:
+            return flows[0]
+        attendant = self.attendance.get(operator_id) or self._attendant(
+            operator_id, operator_id, role, (), self.now(), self.now()
+        )
+        mine = {name for name, _ in attendant.flows}
+        mine |= {f for slot in attendant.slots if (f := self.profile.slot_flow(slot))}
+        if len(mine) == 1:
+            return mine.pop()
+        raise WorkflowRefused(
+            f"this station runs {' and '.join(flows)}: say which one this scan is for "
+            f"(flow: {' or '.join(repr(f) for f in flows)})",
+            status=422,
+            code="flow_needed",
+        )
 
     def signed_out(self, operator_id: str) -> None:
-        active = self.active_operator
-        if active is not None and active.operator_id == operator_id:
-            self.active_operator = None
+        """A session of this operator was signed out (from an API thread): they stop attending
+        unless another session of theirs is open here, and the sign-out is journalled."""
+        still = self.live_session is not None and self.live_session(operator_id) is not None
+        attendant = self.attendance.get(operator_id)
+        if not still:
+            self.attendance.leave(operator_id)
+        item = SignOut(
+            operator_id,
+            "signed_out",
+            still,
+            attendant.name if attendant else None,
+            attendant.role if attendant else None,
+        )
+        try:
+            self.submit(item).result(timeout=60)
+        except Exception:
+            log.exception("sign-out not journalled operator_id=%s", operator_id)
 
     # -- the workflow thread --
 
     def _run(self) -> None:
         while True:
-            job = self._queue.get()
+            try:
+                job = self._queue.get(timeout=self.session_sweep_s)
+            except queue.Empty:
+                try:
+                    self._end_sessions(self.now(), check_live=True)
+                except Exception:
+                    log.exception("ending sessions failed")
+                continue
             if job is _STOP:
                 return
             assert isinstance(job, _Job)
@@ -275,8 +343,55 @@ class Hub:
                 self.inputs_handled += 1
                 job.future.set_result(result)
 
+    def _end_sessions(self, now: datetime, *, check_live: bool = False) -> None:
+        """Journal `operator.signed_out` for sessions that ran out (and, with `check_live`,
+        that were ended elsewhere: revoked, operator disabled); they stop attending."""
+        ended: list[tuple[Attendant, SignOutReason]] = [
+            (a, "expired") for a in self.attendance.expired(now)
+        ]
+        if check_live and self.live_session is not None:
+            ended += [
+                (a, "session_ended")
+                for a in self.attendance.people()
+                if a.expires_at > now and self.live_session(a.operator_id) is None
+            ]
+        if not ended:
+            return
+        outcome = Outcome()
+        for attendant, reason in ended:
+            item = SignOut(attendant.operator_id, reason, False, attendant.name, attendant.role)
+            sign_out_event(outcome, item, attendant.expires_at)
+        self._commit(outcome.events, self._station_state)
+        for attendant, _ in ended:
+            self.attendance.leave(attendant.operator_id)
+
+    def _sign_in_outcome(self, item: SignIn, now: datetime) -> tuple[Outcome, Attendant]:
+        try:
+            attendant = self._attendant(
+                item.operator_id, item.name, item.role, item.attends, now, item.expires_at
+            )
+        except AttendsError as exc:
+            raise WorkflowRefused(str(exc), status=422, code="invalid_attends") from None
+        outcome = Outcome()
+        outcome.add(
+            EventType.OPERATOR_SIGNED_IN,
+            item.operator_id,
+            item.operator_id,
+            {
+                "name": item.name,
+                "role": item.role,
+                "method": item.method,
+                "attends": list(item.attends),
+                "attending": attendant.attending,
+            },
+        )
+        outcome.message = f"{item.name} signed in."
+        return outcome, attendant
+
     def _handle(self, item: HubInput) -> Result:
         now = self.now()
+        self._end_sessions(now)
+        attendant: Attendant | None = None
         reading = getattr(item, "reading", None)
         if isinstance(reading, Reading) and reading.seq is not None and reading.digest:
             # Checked here, one input at a time, so two copies in flight cannot both pass.
@@ -291,27 +406,24 @@ class Hub:
                 )
                 return Result((), f"already journalled at seq {seen}")
         if isinstance(item, ManifestImport):
-            outcome = self._manifest_outcome(item)
+            outcome = manifest_outcome(item, self.state)
             state = self._station_state
         elif isinstance(item, SignIn):
+            outcome, attendant = self._sign_in_outcome(item, now)
+            state = self._station_state
+        elif isinstance(item, SignOut):
             outcome = Outcome()
-            outcome.add(
-                EventType.OPERATOR_SIGNED_IN,
-                item.operator_id,
-                item.operator_id,
-                {"name": item.name, "role": item.role, "method": item.method},
-            )
-            outcome.message = f"{item.name} signed in."
+            sign_out_event(outcome, item)
             state = self._station_state
         else:
             outcome, state = self.workflows.decide(
                 self._station_state, item, self.state, now, new_unit_id
             )
         events = self._commit(outcome.events, state)
-        if isinstance(item, SignIn):
-            self.active_operator = ActiveOperator(
-                item.operator_id, item.name, item.role, now, item.expires_at
-            )
+        if attendant is not None:
+            self.attendance.attend(attendant)
+        elif isinstance(item, SignOut) and not item.still_signed_in:
+            self.attendance.leave(item.operator_id)
         for command in outcome.commands:
             if self.send_command is not None:
                 try:
@@ -361,40 +473,6 @@ class Hub:
                 self.on_events(stored)
             except Exception:
                 log.exception("on_events hook failed")
-
-    def _manifest_outcome(self, item: ManifestImport) -> Outcome:
-        current = self.state.manifest_records()
-        incoming = {record.return_id: record for record in item.records}
-        taken = [
-            f"{code} (held by {holder.return_id})"
-            for record in item.records
-            for code in record.label_codes
-            if (holder := self.state.return_by_label(code)) is not None
-            and holder.return_id != record.return_id
-            # the same import may take the label from its holder (a label moved)
-            and (holder.return_id not in incoming or code in incoming[holder.return_id].label_codes)
-        ]
-        if taken:
-            raise WorkflowRefused(
-                "labels already belong to other returns: " + ", ".join(taken[:10]),
-                code="label_taken",
-            )
-        outcome = Outcome()
-        for change in manifest_changes(current, item.records):
-            outcome.add(
-                EventType.MANIFEST_SYNCED,
-                change.record.return_id,
-                item.operator,
-                {
-                    "change": change.change,
-                    "fields": list(change.fields),
-                    "source": item.source,
-                    "record": change.record.to_record(),
-                },
-            )
-        count = len(outcome.events)
-        outcome.message = f"{count} expected returns created or updated from {item.source}."
-        return outcome
 
     @property
     def station_state(self) -> StationState:

@@ -34,7 +34,7 @@ def hub_app(
         hub = Hub(data_dir, profile)
         hub.start()
         operators = OperatorStore(data_dir / OPERATORS_FILE)
-        hub.restore_operator(
+        hub.restore_attendance(
             lambda operator_id: operators.live_session(operator_id, hub.station, datetime.now(UTC))
         )
         bus = None

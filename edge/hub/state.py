@@ -24,12 +24,16 @@ from stations.manifest import ExpectedReturn
 from stations.workflow import ExceptionView, UnitView
 
 HUB_FILE = "hub.db"
+# Bump when a table changes: a hub.db of another version is emptied and folded again from the
+# journal (it is a projection), so a new column is filled for every past event too.
+SCHEMA_VERSION = 2
+UPSTREAM_OWNER = "upstream"  # a return the upstream's manifest feed brought; `local` otherwise
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifest (
     return_id TEXT PRIMARY KEY, record TEXT NOT NULL, status TEXT NOT NULL,
-    declared_imei TEXT, updated_seq INTEGER NOT NULL);
+    declared_imei TEXT, updated_seq INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT 'local');
 CREATE INDEX IF NOT EXISTS manifest_imei ON manifest (declared_imei);
 CREATE TABLE IF NOT EXISTS manifest_labels (code TEXT PRIMARY KEY, return_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (
@@ -37,6 +41,10 @@ CREATE TABLE IF NOT EXISTS receipts (
     within_band INTEGER, seal TEXT, status TEXT, exceptions TEXT, photos TEXT, ts TEXT,
     operator TEXT);
 CREATE INDEX IF NOT EXISTS receipts_return ON receipts (return_id);
+CREATE TABLE IF NOT EXISTS cancelled_receipts (
+    seq INTEGER PRIMARY KEY, subject TEXT NOT NULL, return_id TEXT, label TEXT, stage TEXT,
+    reason TEXT NOT NULL, operator TEXT NOT NULL, ts TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS cancelled_receipts_subject ON cancelled_receipts (subject);
 CREATE TABLE IF NOT EXISTS units (
     unit_id TEXT PRIMARY KEY, imei TEXT, cradle_imei TEXT, serial TEXT, return_id TEXT,
     make TEXT, model TEXT, platform TEXT, status TEXT NOT NULL, grade TEXT, checklist TEXT,
@@ -73,13 +81,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """The schema of this version; a read model of another version is dropped to be rebuilt."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != SCHEMA_VERSION:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        conn.execute("BEGIN IMMEDIATE")
+        for (name,) in tables:
+            conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    conn.executescript(_SCHEMA)
+
+
 class HubState:
     """Owner of `hub.db`. `apply` only from one thread; queries from any (own connection)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer = _connect(path)
-        self._writer.executescript(_SCHEMA)
+        _migrate(self._writer)
         defer_checkpoints(self._writer)
         self._checkpointer = WalCheckpointer(path)
         self._checkpointer.start()
@@ -219,6 +240,18 @@ class HubState:
 
     # -- what the API lists --
 
+    def upstream_owned(self, return_ids: Sequence[str]) -> list[str]:
+        """Which of these returns the upstream's manifest feed brought (and so owns)."""
+        conn = self._read()
+        return [
+            return_id
+            for return_id in return_ids
+            if conn.execute(
+                "SELECT 1 FROM manifest WHERE return_id = ? AND owner = ?",
+                (return_id, UPSTREAM_OWNER),
+            ).fetchone()
+        ]
+
     def manifest_records(self) -> dict[str, ExpectedReturn]:
         rows = self._read().execute("SELECT return_id, record FROM manifest").fetchall()
         return {row[0]: ExpectedReturn.from_record(json.loads(row[1])) for row in rows}
@@ -248,9 +281,19 @@ class HubState:
         open_count = conn.execute(
             "SELECT count(*) FROM exceptions WHERE subject = ? AND status = 'open'", (return_id,)
         ).fetchone()[0]
+        cancelled = conn.execute(
+            "SELECT seq, label, stage, reason, operator, ts FROM cancelled_receipts "
+            "WHERE subject = ? ORDER BY seq",
+            (return_id,),
+        ).fetchall()
+        owner = conn.execute(
+            "SELECT owner FROM manifest WHERE return_id = ?", (return_id,)
+        ).fetchone()
         return {
             "return": record,
+            "owner": owner[0] if owner else "local",
             "receipt": dict(receipt) if receipt else None,
+            "cancelled_receipts": [dict(row) for row in cancelled],
             "unit_id": unit[0] if unit else None,
             "open_exceptions": int(open_count),
         }
@@ -295,6 +338,9 @@ class HubState:
         return {
             "expected_returns": conn.execute("SELECT count(*) FROM manifest").fetchone()[0],
             "packages_received": conn.execute("SELECT count(*) FROM receipts").fetchone()[0],
+            "receipts_cancelled": conn.execute(
+                "SELECT count(*) FROM cancelled_receipts"
+            ).fetchone()[0],
             "units": conn.execute("SELECT count(*) FROM units").fetchone()[0],
             "open_exceptions": conn.execute(
                 "SELECT count(*) FROM exceptions WHERE status = 'open'"
@@ -321,16 +367,21 @@ def _apply_event(conn: sqlite3.Connection, event: CustodyEvent) -> None:
 def _manifest_synced(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> None:
     record = p["record"]
     expected = ExpectedReturn.from_record(record)
+    # Once the upstream's feed has brought a return, the upstream owns it for good.
+    owner = UPSTREAM_OWNER if p.get("source") == UPSTREAM_OWNER else "local"
     conn.execute(
-        "INSERT INTO manifest VALUES (?, ?, ?, ?, ?) ON CONFLICT (return_id) DO UPDATE SET "
+        "INSERT INTO manifest VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (return_id) DO UPDATE SET "
         "record = excluded.record, status = excluded.status, "
-        "declared_imei = excluded.declared_imei, updated_seq = excluded.updated_seq",
+        "declared_imei = excluded.declared_imei, updated_seq = excluded.updated_seq, "
+        "owner = CASE WHEN manifest.owner = ? THEN manifest.owner ELSE excluded.owner END",
         (
             expected.return_id,
             json.dumps(record, sort_keys=True),
             expected.status,
             expected.declared_imei,
             event.seq,
+            owner,
+            UPSTREAM_OWNER,
         ),
     )
     conn.execute("DELETE FROM manifest_labels WHERE return_id = ?", (expected.return_id,))
@@ -358,6 +409,22 @@ def _package_received(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str
             json.dumps(p.get("photos", [])),
             format_ts(event.ts),
             event.operator,
+        ),
+    )
+
+
+def _receipt_cancelled(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO cancelled_receipts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.seq,
+            event.subject,
+            p.get("return_id"),
+            p.get("label"),
+            p.get("stage"),
+            str(p.get("reason", "")),
+            event.operator,
+            format_ts(event.ts),
         ),
     )
 
@@ -514,6 +581,7 @@ def _resolved(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) 
 _HANDLERS = {
     EventType.MANIFEST_SYNCED: _manifest_synced,
     EventType.PACKAGE_RECEIVED: _package_received,
+    EventType.RECEIPT_CANCELLED: _receipt_cancelled,
     EventType.DEVICE_IDENTIFIED: _device_identified,
     EventType.DIAGNOSTICS_RECORDED: _diagnostics,
     EventType.GRADE_ASSIGNED: _grade_assigned,

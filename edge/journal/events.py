@@ -47,7 +47,9 @@ class EventType(StrEnum):
     OPERATOR_SIGNED_IN = "operator.signed_in"
     STATION_PROVISIONED = "station.provisioned"
     MANIFEST_SYNCED = "manifest.synced"
-    UNIT_REOPENED = "unit.reopened"
+    UNIT_REOPENED = "unit.reopened"  # a finished unit reopened, with a reason
+    OPERATOR_SIGNED_OUT = "operator.signed_out"  # a session ended: sign-out, expiry, revoked
+    RECEIPT_CANCELLED = "receipt.cancelled"  # an open package undone, with a reason
 
 
 def format_ts(ts: datetime) -> str:

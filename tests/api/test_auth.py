@@ -421,7 +421,7 @@ def test_the_last_admin_cannot_be_demoted_or_disabled(client: TestClient) -> Non
 def test_sign_in_hook_gets_the_principal_and_method(app: FastAPI, client: TestClient) -> None:
     calls: list[tuple[Principal, str]] = []
 
-    async def on_sign_in(principal: Principal, method: str) -> None:
+    async def on_sign_in(principal: Principal, method: str, attends: tuple[str, ...]) -> None:
         calls.append((principal, method))
 
     app.state.on_sign_in = on_sign_in
@@ -436,7 +436,7 @@ def test_sign_in_hook_gets_the_principal_and_method(app: FastAPI, client: TestCl
 def test_sign_in_that_cannot_be_journalled_does_not_count(
     app: FastAPI, client: TestClient, store: OperatorStore
 ) -> None:
-    async def journal_down(principal: Principal, method: str) -> None:
+    async def journal_down(principal: Principal, method: str, attends: tuple[str, ...]) -> None:
         raise OSError("journal is full")
 
     app.state.on_sign_in = journal_down

@@ -5,16 +5,23 @@ reports about itself. Every answer, refusals included, is JSON."""
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.hub.runtime import ManifestImport
 from edge.hub.serve import hub_app
-from edge.operators import Role
+from edge.operators import OPERATORS_FILE, Role
+from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
-from tests.api.conftest import MANIFEST, OPERATORS, Station, bearer, build_hub, sign_in
+from stations.workflow import Reading, WeightInput
+from tests.api.conftest import MANIFEST, OPERATORS, PIN, Station, bearer, build_hub, sign_in
+from tests.hub.live import wait_for
 
 KNOWN_LABEL = "1Z999AA10123456784"  # R-1001, an iPhone 13 in a mailer box
 CANCELLED_LABEL = "1Z999AA10123456791"  # R-1002
@@ -129,6 +136,47 @@ def test_an_invalid_manifest_is_422_and_journals_nothing(
     assert station.call("GET", "/api/v1/returns", Role.OPERATOR).json()["total"] == 0
 
 
+def upstream_feed(station: Station, returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns arriving from the upstream's manifest feed, as the replicator hands them over."""
+    hub = station.app.state.services.hub
+    records = parse_manifest(json.dumps(returns).encode(), "json", hub.workflows.catalogue)
+    result = hub.submit(ManifestImport(tuple(records), "upstream", "upstream")).result(10)
+    return [e.as_stored() for e in result.events]
+
+
+def test_a_local_import_cannot_overwrite_a_return_the_upstream_owns(station: Station) -> None:
+    """Item 17: an admin's local import that changes an upstream return (its quote to 9999.00)
+    is refused naming the return; the upstream's own update still lands."""
+    [synced] = upstream_feed(station, MANIFEST[:1])
+    assert synced["payload"]["source"] == "upstream"
+    size = station.journal()["size"]
+    local = [{**MANIFEST[0], "quote": "9999.00"}, MANIFEST[1]]
+    answer = station.call("POST", "/api/v1/manifest", Role.ADMIN, json={"returns": local})
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"] == "upstream_owned"
+    assert "R-1001" in answer.json()["message"] and "upstream" in answer.json()["message"]
+    assert station.journal()["size"] == size  # all or nothing: R-1002 was not created either
+    record = station.call("GET", "/api/v1/returns/R-1001", Role.OPERATOR).json()
+    assert record["return"]["quote"] == "240.00" and record["owner"] == "upstream"
+
+    # the same record again changes nothing, so it is no overwrite; a local return stays local
+    again = [MANIFEST[0], MANIFEST[1]]
+    answer = station.call("POST", "/api/v1/manifest", Role.ADMIN, json={"returns": again})
+    assert answer.status_code == 200, answer.text
+    assert [e["subject"] for e in answer.json()["events"]] == ["R-1002"]
+    assert station.call("GET", "/api/v1/returns/R-1002", Role.OPERATOR).json()["owner"] == "local"
+
+    # the upstream changes its own return (and takes over a local one) as before
+    [updated, taken] = upstream_feed(
+        station, [{**MANIFEST[0], "quote": "230.00"}, {**MANIFEST[1], "quote": "310.00"}]
+    )
+    assert updated["payload"]["fields"] == ["quote"] and taken["subject"] == "R-1002"
+    refused = station.call(
+        "POST", "/api/v1/manifest", Role.ADMIN, json={"returns": [{**MANIFEST[1], "quote": "1"}]}
+    )
+    assert refused.status_code == 409 and "R-1002" in refused.json()["message"]
+
+
 # -- the dock --
 
 
@@ -151,6 +199,59 @@ def test_a_typed_scan_of_a_known_label_opens_its_package(with_manifest: Station)
     [repeat] = scan(station, KNOWN_LABEL)
     assert repeat["payload"]["repeat"] is True and repeat["subject"] == "R-1001"
     assert station.call("GET", "/api/v1/dock", Role.OPERATOR).json()["current"] == current
+
+
+def test_a_mis_scanned_box_is_cancelled_with_a_reason_and_the_next_scan_starts_clean(
+    with_manifest: Station,
+) -> None:
+    """Item 14: the wrong box's label opened a package; a journalled cancel (with its reason)
+    closes it without erasing anything, and the right box's label raises no receipt_incomplete."""
+    station = with_manifest
+    [scanned, _unknown] = scan(station, "WRONG-BOX-1")
+    nothing = station.call("POST", "/api/v1/dock/cancel", Role.OPERATOR, json={"reason": "  "})
+    assert nothing.status_code == 422
+    answer = station.call(
+        "POST", "/api/v1/dock/cancel", Role.OPERATOR, json={"reason": "scanned the wrong box"}
+    )
+    assert answer.status_code == 200, answer.text
+    [cancelled] = answer.json()["events"]
+    assert cancelled["type"] == "receipt.cancelled" and cancelled["operator"] == "olga"
+    assert cancelled["subject"] == scanned["subject"]
+    assert cancelled["payload"]["reason"] == "scanned the wrong box"
+    assert cancelled["payload"]["stage"] == "awaiting_weight"
+    assert cancelled["payload"]["exceptions"] == ["unknown_label"]
+    assert station.call("GET", "/api/v1/dock", Role.OPERATOR).json() == {"current": None}
+    again = station.call("POST", "/api/v1/dock/cancel", Role.OPERATOR, json={"reason": "again"})
+    assert again.status_code == 409 and again.json()["error"] == "no_package"
+
+    events = scan(station, KNOWN_LABEL)
+    assert types(events) == ["label.scanned"]  # no receipt_incomplete for the cancelled box
+    received = seal(station)
+    assert types(received)[-1] == "package.received"
+    assert received[-1]["subject"] == "R-1001"
+    # history is all there: the mis-scan, its exception, the cancel, the real receipt
+    journal = types(station.journal(after=scanned["seq"] - 1)["events"])
+    assert journal[:3] == ["label.scanned", "exception.raised:unknown_label", "receipt.cancelled"]
+    assert "exception.raised:receipt_incomplete" not in journal
+    counts = station.call("GET", "/api/v1/station", Role.OPERATOR).json()["counts"]
+    assert counts["receipts_cancelled"] == 1 and counts["packages_received"] == 1
+
+
+def test_a_cancelled_receipt_shows_on_its_return_and_a_rescan_is_no_duplicate(
+    with_manifest: Station,
+) -> None:
+    """Item 14: cancelling the right box (dropped, to be rescanned) keeps no receipt, so its
+    next scan is not a duplicate_receipt; the return shows the cancel."""
+    station = with_manifest
+    scan(station, KNOWN_LABEL)
+    body = {"reason": "box fell off the scale"}
+    assert station.call("POST", "/api/v1/dock/cancel", Role.OPERATOR, json=body).status_code == 200
+    assert types(scan(station, KNOWN_LABEL)) == ["label.scanned"]
+    record = station.call("GET", "/api/v1/returns/R-1001", Role.OPERATOR).json()
+    [cancel] = record["cancelled_receipts"]
+    assert cancel["reason"] == "box fell off the scale" and cancel["operator"] == "olga"
+    assert record["receipt"] is None
+    assert "receipt.cancelled" in [e["type"] for e in record["timeline"]]
 
 
 def test_sealing_with_no_package_at_the_dock_is_409(station: Station) -> None:
@@ -513,6 +614,7 @@ def test_readyz_and_station_counts(with_exceptions: Station) -> None:
     assert status["counts"] == {
         "expected_returns": 2,
         "packages_received": 1,
+        "receipts_cancelled": 0,
         "units": 0,
         "open_exceptions": 2,
     }
@@ -643,3 +745,131 @@ def test_a_stored_profile_starts_the_station(tmp_path: Path) -> None:
         admin = bearer(sign_in(client, OPERATORS[Role.ADMIN][1]))
         journal = client.get("/api/v1/journal", headers=admin).json()
         assert journal["size"] == size + 1  # this sign-in
+
+
+# -- a station with the dock and the bench: which flow a typed scan feeds, who attends --
+
+DOCK_AND_BENCH = """
+[station]
+site = "ams-1"
+station = "intake-1"
+role = "dock"
+
+[devices.dock-scanner]
+kind = "scanner"
+path = "/dev/null"
+
+[devices.dock-scale]
+kind = "scale"
+path = "/dev/null"
+protocol = "mtsics"
+
+[devices.bench-cradle]
+kind = "cradle"
+
+[hub]
+workflows = ["receiving", "bench", "moves"]
+
+[hub.feeds]
+dock-scanner = "dock"
+"""
+IMEI = "356938035643809"  # R-1001's declared IMEI
+
+
+def test_a_typed_imei_goes_to_the_bench_of_a_station_that_also_receives(tmp_path: Path) -> None:
+    """Item 13: a technician's typed IMEI identifies the device at the bench (it went to the
+    dock as an unknown label); a scan may name its flow, checked against the station's."""
+    build_hub(tmp_path)  # for its operators
+    profile_path = tmp_path / "intake.toml"
+    profile_path.write_text(DOCK_AND_BENCH)
+    data_dir = tmp_path / "intake"
+    data_dir.mkdir()
+    shutil.copyfile(tmp_path / "station" / OPERATORS_FILE, data_dir / OPERATORS_FILE)
+    app = hub_app(data_dir, load_hub_profile(profile_path), profile_path=profile_path)
+    with TestClient(app) as client:
+        tokens = {role: sign_in(client, badge) for role, (_, badge) in OPERATORS.items()}
+        station = Station(app, client, data_dir, profile_path, tokens)
+        answer = station.call("POST", "/api/v1/manifest", Role.ADMIN, json={"returns": MANIFEST})
+        assert answer.status_code == 200, answer.text
+
+        events = scan(station, IMEI, Role.TECHNICIAN)
+        assert events[0]["type"] == "device.identified", types(events)
+        assert events[0]["payload"]["return_id"] == "R-1001"
+        assert "exception.raised:unknown_label" not in types(events)
+        [opened] = scan(station, KNOWN_LABEL, Role.OPERATOR)  # Olga is at the dock
+        assert opened["type"] == "label.scanned" and opened["payload"]["workflow"] == "dock"
+
+        def typed(role: Role, flow: str | None) -> Any:
+            body = {"code": KNOWN_LABEL} if flow is None else {"code": KNOWN_LABEL, "flow": flow}
+            return station.call("POST", "/api/v1/scans", role, json=body)
+
+        at_bench = typed(Role.OPERATOR, "bench")  # Olga walks over to the bench screen
+        assert at_bench.status_code == 200, at_bench.text
+        assert at_bench.json()["events"][0]["payload"]["workflow"] == "bench"
+        size = station.journal()["size"]
+        refused = typed(Role.OPERATOR, "erasure")
+        assert refused.status_code == 422 and refused.json()["error"] == "unknown_flow"
+        assert "dock, bench" in refused.json()["message"]
+        unclear = typed(Role.ADMIN, None)  # an admin attends both flows: say which
+        assert unclear.status_code == 422 and unclear.json()["error"] == "flow_needed"
+        assert station.journal()["size"] == size
+
+
+def test_a_sign_in_says_what_it_attends_and_a_bad_claim_starts_no_session(
+    station: Station,
+) -> None:
+    """Item 12: `attends` at sign-in is journalled; a flow or slot the station lacks is 422
+    naming it, and no token is given."""
+    size = station.journal()["size"]
+    body = {"badge": OPERATORS[Role.TECHNICIAN][1], "pin": PIN, "attends": ["bench"]}
+    refused = station.client.post("/api/v1/auth/sign-in", json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "invalid_attends" and "'bench'" in refused.json()["message"]
+    assert "token" not in refused.json()
+    assert station.journal()["size"] == size
+    body["attends"] = ["dock-scale"]
+    answer = station.client.post("/api/v1/auth/sign-in", json=body)
+    assert answer.status_code == 200, answer.text
+    [signed_in] = station.journal(after=size)["events"]
+    assert signed_in["type"] == "operator.signed_in" and signed_in["subject"] == "tom"
+    assert signed_in["payload"]["attends"] == ["dock-scale"]
+    hub = station.app.state.services.hub
+    assert hub.operator_for_readings("dock-scale") == "tom"
+    assert hub.operator_for_readings("dock-scanner") == "olga"  # the dock is Olga's role's
+
+
+def test_signing_out_is_journalled_and_the_others_still_attend(station: Station) -> None:
+    """Item 12: three sessions (Olga, Tom, Ada); Ada, the last to sign in, signs out: an
+    `operator.signed_out` is journalled and the dock's readings are still Olga's."""
+    hub = station.app.state.services.hub
+    size = station.journal()["size"]
+    answer = station.call("POST", "/api/v1/auth/sign-out", Role.ADMIN)
+    assert answer.status_code == 204
+    [ended] = station.journal(after=size)["events"]
+    assert ended["type"] == "operator.signed_out" and ended["subject"] == "ada"
+    assert ended["payload"]["reason"] == "signed_out"
+    assert ended["payload"]["still_signed_in"] is False
+    assert hub.operator_for_readings("dock-scale") == "olga"
+    station.call("POST", "/api/v1/auth/sign-out", Role.OPERATOR)
+    assert hub.operator_for_readings("dock-scale") == "tom"
+    status = station.call("GET", "/api/v1/station", Role.TECHNICIAN).json()
+    assert status["operator"]["operator_id"] == "tom"
+
+
+def test_a_session_ended_by_an_admin_is_journalled_and_stops_attending(station: Station) -> None:
+    """Item 12: disabling Olga ends her sessions in the operators store; the idle hub notices,
+    journals `operator.signed_out` (`session_ended`) and her dock goes to the next attendant."""
+    hub = station.app.state.services.hub
+    hub.session_sweep_s = 0.1  # from the next input on: the idle check runs at once
+    size = station.journal()["size"]
+    answer = station.call("PATCH", "/api/v1/operators/olga", Role.ADMIN, json={"disabled": True})
+    assert answer.status_code == 200, answer.text
+    hub.submit(WeightInput(Decimal(0), Reading("dock-scale", 1, "w"), "olga")).result(10)
+
+    def ended() -> list[dict[str, Any]]:
+        page = station.call("GET", "/api/v1/journal", Role.TECHNICIAN, params={"after": size})
+        return [e for e in page.json()["events"] if e["type"] == "operator.signed_out"]
+
+    [event] = wait_for(ended, 20, "operator.signed_out")
+    assert event["subject"] == "olga" and event["payload"]["reason"] == "session_ended"
+    assert hub.operator_for_readings("dock-scale") == "ada"

@@ -152,6 +152,33 @@ def test_a_matching_box_is_received_with_weight_photo_and_seal(dock: LiveStation
     assert queue["total"] == 0
 
 
+def test_the_dock_s_readings_are_its_operator_s_and_it_stays_attended_after_a_sign_out(
+    dock: LiveStation,
+) -> None:
+    """Item 12: Tom (technician) signs in at the dock after Olga; the scanner's and the scale's
+    readings are still Olga's (they were Tom's, the last to sign in). Tom signs out: that is
+    journalled, and the next scan is Olga's (it was a no_operator exception: the station had
+    gone unattended though Olga and Ada were signed in)."""
+    assert dock.scanner is not None and dock.scale is not None
+    dock.sign_in("BADGE-TOM")
+    start = dock.size()
+    dock.scanner.scan("1Z999AA10123456784")
+    dock.scale.place("398.5")
+    events = _new_events(dock, start, 3)
+    assert _types(events[:3]) == ["label.scanned", "package.weighed", "photo.captured"]
+    assert [e["operator"] for e in events[:3]] == ["olga", "olga", "olga"]
+    answer = dock.call("POST", "/api/v1/dock/seal", "BADGE-OLGA", json={"intact": True})
+    assert answer.status_code == 200, answer.text
+
+    mark = dock.size()
+    assert dock.call("POST", "/api/v1/auth/sign-out", "BADGE-TOM").status_code == 204
+    [ended] = dock.events(mark)
+    assert (ended["type"], ended["subject"]) == ("operator.signed_out", "tom")
+    dock.scanner.scan("NOT-IN-MANIFEST-7")
+    scanned = _new_events(dock, mark + 1, 1)[0]
+    assert (scanned["type"], scanned["operator"]) == ("label.scanned", "olga")
+
+
 def test_unknown_label_is_weighed_photographed_and_queued(dock: LiveStation) -> None:
     start = dock.size()
     assert dock.scanner is not None and dock.scale is not None

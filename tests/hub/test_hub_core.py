@@ -18,7 +18,8 @@ from edge.hub.bus_bridge import HubBus
 from edge.hub.runtime import Hub, ManifestImport, SignIn
 from edge.hub.state import HUB_FILE
 from edge.journal import JOURNAL_FILE, JournalReader
-from stations.manifest import parse_manifest
+from stations.catalogue import Catalogue
+from stations.manifest import ExpectedReturn, parse_manifest
 from stations.profile import load_hub_profile
 from stations.workflow import (
     PhotoInput,
@@ -291,6 +292,43 @@ def test_a_label_cannot_move_silently_to_another_return(tmp_path: Path) -> None:
             await hub.stop()
 
     asyncio.run(main())
+
+
+def test_a_hub_db_of_an_older_schema_is_rebuilt_and_upstream_returns_stay_upstreams(
+    tmp_path: Path,
+) -> None:
+    """Item 17: a read model from before the owner column (schema 0, no owner) is dropped and
+    folded again, so a return the upstream's feed brought before the upgrade is still its."""
+
+    async def main() -> None:
+        records = parse_manifest(json.dumps(MANIFEST).encode(), "json", make_hub_catalogue())
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            await hub.handle(ManifestImport(tuple(records), "upstream", "upstream"))
+        finally:
+            await hub.stop()
+        old = sqlite3.connect(tmp_path / "data" / HUB_FILE)
+        old.execute("ALTER TABLE manifest DROP COLUMN owner")
+        old.execute("PRAGMA user_version = 0")
+        old.commit()
+        old.close()
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            assert hub.state.upstream_owned(["R-1001"]) == ["R-1001"]
+            changed = ExpectedReturn.from_record({**records[0].to_record(), "quote": "9999.00"})
+            with pytest.raises(WorkflowRefused, match="R-1001") as refused:
+                await hub.handle(ManifestImport((changed,), "file:returns.json", "ada"))
+            assert refused.value.code == "upstream_owned"
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+def make_hub_catalogue() -> Catalogue:
+    return Catalogue.load(None)
 
 
 def _alone(path: Path, scratch: Path, sql: str) -> int:
