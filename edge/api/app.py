@@ -16,6 +16,7 @@ from edge.api.errors import install_error_handlers
 from edge.api.services import HubServices
 from edge.hub.runtime import SignIn
 from edge.operators import Principal
+from edge.web import serve_api_docs
 from stations.workflow import WorkflowRefused
 
 Start = Callable[[], Awaitable[HubServices]]
@@ -51,7 +52,10 @@ def create_app(start: Start, stop: Stop) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_api_docs(app)
     install_error_handlers(app)
     app.add_exception_handler(WorkflowRefused, _refused)
     app.include_router(station.router)

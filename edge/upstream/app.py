@@ -22,6 +22,7 @@ from edge.upstream.arrivals import ArrivalOrder
 from edge.upstream.ingest import InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
 from edge.upstream.store import StoreError
+from edge.web import serve_api_docs
 from stations.catalogue import Catalogue
 from stations.manifest import ManifestError, parse_manifest
 
@@ -378,7 +379,10 @@ def upstream_app(ledger: Ledger, admin_token: str) -> FastAPI:
         title="Edge upstream ledger",
         version=__version__,
         description="The reference receiving end for station journals (docs/replication.md).",
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_api_docs(app)
     app.state.ledger = ledger
     app.state.arrivals = _Arrivals()
     app.state.admin_token_sha256 = hashlib.sha256(admin_token.encode()).hexdigest()

@@ -44,7 +44,6 @@ OPEN = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
 }
 # The caller's own ids, so a request reaches the guard and then the handler.
 PATH_VALUES = {"site": SITE, "station": STATION, "sha256": "0" * 64, "return_id": "R-1001"}
