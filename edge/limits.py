@@ -25,3 +25,6 @@ MAX_JSON_BODY_BYTES = 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 # A manifest import (CSV or JSON body) sent to the hub or the upstream.
 MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024
+# One replication batch's request body at the upstream: every event at its largest, base64 in
+# JSON (4/3), plus the checkpoint note. Only a known station's token gets it read.
+MAX_BATCH_BODY_BYTES = MAX_BATCH_EVENTS * (MAX_EVENT_BYTES * 4 // 3 + 64) + 64 * 1024

@@ -15,9 +15,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from edge import __version__
+from edge.api.body_limits import BodyLimits, RouteLimit, bearer_token
 from edge.api.errors import ApiError, error_responses, install_error_handlers
+from edge.limits import (
+    MAX_BATCH_BODY_BYTES,
+    MAX_BLOB_BYTES,
+    MAX_JSON_BODY_BYTES,
+    MAX_MANIFEST_BODY_BYTES,
+)
 from edge.upstream.arrivals import ArrivalOrder
 from edge.upstream.ingest import InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
@@ -27,7 +35,6 @@ from stations.catalogue import Catalogue
 from stations.manifest import ManifestError, parse_manifest
 
 log = logging.getLogger(__name__)
-MAX_BLOB_BYTES = 64 * 1024 * 1024
 StationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
@@ -98,10 +105,19 @@ Caller = Annotated[tuple[str, str], Depends(_station_caller)]
 
 
 def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = _bearer(authorization)
-    expected: str = request.app.state.admin_token_sha256
-    if not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
+    if not _is_admin_token(request.app, _bearer(authorization)):
         raise ApiError(401, "unauthorized", "not the admin token", headers=_CHALLENGE)
+
+
+def _is_admin_token(app: FastAPI, token: str) -> bool:
+    expected: str = app.state.admin_token_sha256
+    return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected)
+
+
+async def _admin_gate(scope: Scope) -> bool:
+    """An admin may send a large body (a manifest import); a stranger is held to the small cap."""
+    token = bearer_token(scope)
+    return token is not None and _is_admin_token(scope["app"], token)
 
 
 Admin = Annotated[None, Depends(_admin)]
@@ -388,6 +404,19 @@ def upstream_app(ledger: Ledger, admin_token: str) -> FastAPI:
     app.state.admin_token_sha256 = hashlib.sha256(admin_token.encode()).hexdigest()
     install_error_handlers(app)
     app.include_router(router)
+    # ingest and blobs refuse an unknown token before reading the body; the manifest is parsed
+    # before its route runs, so only an admin gets the large cap
+    app.add_middleware(
+        BodyLimits,
+        default=MAX_JSON_BODY_BYTES,
+        routes=[
+            RouteLimit("POST", "/api/v1/stations/{site}/{station}/events", MAX_BATCH_BODY_BYTES),
+            RouteLimit("PUT", "/api/v1/blobs/{sha256}", MAX_BLOB_BYTES),
+            RouteLimit(
+                "POST", "/api/v1/sites/{site}/manifest", MAX_MANIFEST_BODY_BYTES, _admin_gate
+            ),
+        ],
+    )
 
     @app.exception_handler(StoreError)
     async def _store_down(request: Request, exc: StoreError) -> JSONResponse:
