@@ -28,3 +28,6 @@ MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024
 # One replication batch's request body at the upstream: every event at its largest, base64 in
 # JSON (4/3), plus the checkpoint note. Only a known station's token gets it read.
 MAX_BATCH_BODY_BYTES = MAX_BATCH_EVENTS * (MAX_EVENT_BYTES * 4 // 3 + 64) + 64 * 1024
+# Blob bytes one station may have the upstream store (photos, logs, certificates its events
+# name): what a leaked station token can cost in disk. A busy dock makes well under 1 GiB a day.
+MAX_STATION_BLOB_BYTES = 1024**4

@@ -19,7 +19,7 @@ from starlette.types import Scope
 
 from edge import __version__
 from edge.api.body_limits import BodyLimits, RouteLimit, bearer_token
-from edge.api.errors import ApiError, error_responses, install_error_handlers
+from edge.api.errors import ApiError, error_response, error_responses, install_error_handlers
 from edge.limits import (
     MAX_BATCH_BODY_BYTES,
     MAX_BLOB_BYTES,
@@ -142,11 +142,13 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
 def readyz(ledger: LedgerDep) -> JSONResponse:
+    """Ready or not, nothing more: where the database is and why it failed go to the log."""
     try:
         ledger.manifest_cursor("-")
     except StoreError as exc:
-        return JSONResponse({"status": "not_ready", "problems": [str(exc)]}, status_code=503)
-    return JSONResponse({"status": "ready", "store": ledger.store.description})
+        log.error("not ready: %s", exc)
+        return JSONResponse({"status": "not_ready"}, status_code=503)
+    return JSONResponse({"status": "ready"})
 
 
 @router.get("/metrics", tags=["health"], response_class=Response)
@@ -271,17 +273,36 @@ def head(site: StationId, station: StationId, caller: Caller, ledger: LedgerDep)
     responses={
         201: {"description": "Stored now (200: it was already held)"},
         **error_responses(401, 413, 422),
+        409: error_response(
+            409,
+            "not_named",
+            f"no event of ams-1/dock-1 held here names blob {'0' * 64}: send the events that "
+            "name it first",
+            "No event of this station held here names the blob",
+        ),
     },
 )
-async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDep) -> Response:
-    """A blob's bytes under its SHA-256; stored once."""
+async def put_blob(sha256: Sha256, request: Request, caller: Caller, ledger: LedgerDep) -> Response:
+    """A blob's bytes under its SHA-256, stored once: only a blob one of the station's events
+    held here names, within the station's quota (both checked before the body is read)."""
+    site, station = caller
+    try:
+        room = await run_in_threadpool(ledger.blob_room, site, station, sha256)
+    except LedgerError as exc:
+        raise _refusal(exc) from None
+    cap = MAX_BLOB_BYTES if room is None else min(MAX_BLOB_BYTES, room)
+    declared = request.headers.get("content-length", "")
+    if room is not None and declared.isdigit() and room < int(declared) <= MAX_BLOB_BYTES:
+        raise _refusal(ledger.over_quota(site, station))
     content = bytearray()
     async for chunk in request.stream():
         content += chunk
-        if len(content) > MAX_BLOB_BYTES:
+        if len(content) > cap:
+            if cap < MAX_BLOB_BYTES:
+                raise _refusal(ledger.over_quota(site, station))
             raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
     try:
-        created = await run_in_threadpool(ledger.put_blob, sha256, bytes(content))
+        created = await run_in_threadpool(ledger.put_blob, site, station, sha256, bytes(content))
     except LedgerError as exc:
         raise _refusal(exc) from None
     return JSONResponse({"sha256": sha256, "stored": created}, status_code=201 if created else 200)
@@ -292,13 +313,13 @@ async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDe
     tags=["replication"],
     response_class=Response,
     responses={
-        200: {"description": "Held"},
+        200: {"description": "Held (and named by one of this station's events)"},
         401: {"description": "No or unknown station token"},
-        404: {"description": "Not held"},
+        404: {"description": "Not held, or no event of this station names it"},
     },
 )
-def has_blob(sha256: Sha256, _: Caller, ledger: LedgerDep) -> Response:
-    return Response(status_code=200 if ledger.has_blob(sha256) else 404)
+def has_blob(sha256: Sha256, caller: Caller, ledger: LedgerDep) -> Response:
+    return Response(status_code=200 if ledger.has_blob(*caller, sha256) else 404)
 
 
 @router.get(
