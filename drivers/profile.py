@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -31,13 +31,26 @@ class ProfileError(ValueError):
     """The profile cannot be used; the message names the file, the slot and the problem."""
 
 
+class RootOnly:
+    """Field metadata: the value names what the station runs, reads or sends custody to (a
+    program, a file or folder, a network address), so only the profile file on the station sets
+    it, never an HTTP request (`stations.profile_lock`). A model's extra keys (a device's driver
+    options) count as root-only too."""
+
+    def __repr__(self) -> str:
+        return "ROOT_ONLY"
+
+
+ROOT_ONLY: Final = RootOnly()
+
+
 class DeviceSlot(BaseModel):
     """One `[devices.<id>]` table. Options beyond `kind` and `path` belong to the driver."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     id: str
-    kind: str = Field(min_length=1)
-    path: str | None = None
+    kind: Annotated[str, ROOT_ONLY] = Field(min_length=1)
+    path: Annotated[str | None, ROOT_ONLY] = None
     enabled: bool = True
 
     @field_validator("id")
@@ -55,8 +68,10 @@ class DeviceSlot(BaseModel):
 class BusSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # An address or host name, nothing else: it is written into the broker's config file.
-    host: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
-    port: int = Field(1883, ge=1, le=65535)
+    host: Annotated[str, ROOT_ONLY] = Field(
+        "127.0.0.1", pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$"
+    )
+    port: Annotated[int, ROOT_ONLY] = Field(1883, ge=1, le=65535)
 
 
 class StationProfile(BaseModel):

@@ -28,3 +28,9 @@ MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024
 # Failed sign-in counts kept (one per client address and badge/operator id, one per address):
 # beyond this the oldest are forgotten, so made-up badges cannot grow operators.db without end.
 MAX_SIGN_IN_FAILURE_ROWS = 10_000
+# One replication batch's request body at the upstream: every event at its largest, base64 in
+# JSON (4/3), plus the checkpoint note. Only a known station's token gets it read.
+MAX_BATCH_BODY_BYTES = MAX_BATCH_EVENTS * (MAX_EVENT_BYTES * 4 // 3 + 64) + 64 * 1024
+# Blob bytes one station may have the upstream store (photos, logs, certificates its events
+# name): what a leaked station token can cost in disk. A busy dock makes well under 1 GiB a day.
+MAX_STATION_BLOB_BYTES = 1024**4

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from drivers.profile import ProfileError, StationProfile, parse_profile
+from drivers.profile import ROOT_ONLY, ProfileError, StationProfile, parse_profile
 from stations.erasure_tool import ErasureToolConfig
 
 Workflow = Literal["receiving", "bench", "erasure", "moves"]
@@ -35,8 +35,10 @@ ROLE_WORKFLOWS: dict[str, tuple[Workflow, ...]] = {
 
 class HubSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    api_host: str = Field("127.0.0.1", pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
-    api_port: int = Field(8080, ge=1, le=65535)
+    api_host: Annotated[str, ROOT_ONLY] = Field(
+        "127.0.0.1", pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$"
+    )
+    api_port: Annotated[int, ROOT_ONLY] = Field(8080, ge=1, le=65535)
     workflows: tuple[Workflow, ...] | None = None  # default: the role's
     # Scans while nobody is signed in at the station become exceptions instead of custody
     # attributed to no one.
@@ -61,29 +63,33 @@ class MovesSettings(BaseModel):
 
 class ErasureSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    tools: dict[str, ErasureToolConfig] = Field(default_factory=dict)  # by platform
+    tools: Annotated[dict[str, ErasureToolConfig], ROOT_ONLY] = Field(
+        default_factory=dict
+    )  # by platform
     media_type: str = "flash"
 
 
 class DispositionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    rules: str | None = None  # a TOML file, relative to the profile; default: the shipped one
-    demand: str | None = None
+    # TOML files, relative to the profile; default: the shipped rules, no demand
+    rules: Annotated[str | None, ROOT_ONLY] = None
+    demand: Annotated[str | None, ROOT_ONLY] = None
 
 
 class CatalogueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    override: str | None = None
+    override: Annotated[str | None, ROOT_ONLY] = None
 
 
 class UpstreamSettings(BaseModel):
     """Where the station's journal goes (docs/replication.md); no url: it stays local."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    url: str | None = Field(None, pattern=r"^https?://[^\s]{1,300}$")
+    url: Annotated[str | None, ROOT_ONLY] = Field(None, pattern=r"^https?://[^\s]{1,300}$")
     # the upstream's cosigner key (name+id+key, or a file holding it, relative to the profile)
-    vkey: str | None = None
-    ca: str | None = None  # a CA bundle for the upstream's TLS certificate (the site CA)
+    vkey: Annotated[str | None, ROOT_ONLY] = None
+    # a CA bundle for the upstream's TLS certificate (the site CA)
+    ca: Annotated[str | None, ROOT_ONLY] = None
     batch_events: int = Field(500, ge=64, le=1000)  # the journal signs every 64 events
     sign_after_s: float = Field(2.0, ge=0, le=600)  # sign an unsigned tail after this long
     manifest_every_s: float = Field(30.0, ge=1, le=86_400)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.requests import Request
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
 from edge import __version__
 from edge.api import auth, custody, replication, station
+from edge.api.body_limits import BodyLimits, RouteLimit, bearer_token
 from edge.api.errors import ApiError, install_error_handlers
 from edge.api.services import HubServices
 from edge.hub.runtime import SignIn
-from edge.operators import Principal
+from edge.limits import MAX_JSON_BODY_BYTES, MAX_MANIFEST_BODY_BYTES
+from edge.operators import Principal, Role
+from edge.web import serve_api_docs
 from stations.workflow import WorkflowRefused
 
 Start = Callable[[], Awaitable[HubServices]]
@@ -51,8 +57,18 @@ def create_app(start: Start, stop: Stop) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_api_docs(app)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimits,
+        default=MAX_JSON_BODY_BYTES,
+        routes=[
+            RouteLimit("POST", "/api/v1/manifest", MAX_MANIFEST_BODY_BYTES, _signed_in_admin),
+        ],
+    )
     app.add_exception_handler(WorkflowRefused, _refused)
     app.include_router(station.router)
     app.include_router(auth.router)
@@ -85,3 +101,13 @@ def _journal_sign_in(
 async def _refused(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WorkflowRefused)
     return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
+async def _signed_in_admin(scope: Scope) -> bool:
+    """Whether a request comes with a live admin session (it may send a large body)."""
+    token = bearer_token(scope)
+    services = getattr(scope["app"].state, "services", None)
+    if token is None or not isinstance(services, HubServices):
+        return False
+    principal = await asyncio.to_thread(services.operators.authenticate, token, datetime.now(UTC))
+    return principal is not None and principal.role.allows(Role.ADMIN)

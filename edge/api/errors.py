@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
+from edge.api.body_limits import BodyTooLarge, too_large_response
+
 log = logging.getLogger(__name__)
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -89,7 +91,11 @@ _STANDARD_ERRORS: dict[int, tuple[str, str, str]] = {
         "no package at the dock: scan its label first",
         "Not possible in the current state (the message says why)",
     ),
-    413: ("too_large", "blobs are at most 67108864 bytes", "The body is over the size limit"),
+    413: (
+        "too_large",
+        "request bodies here are at most 1048576 bytes",
+        "The body is over the size limit (refused before it was read)",
+    ),
     422: (
         "invalid_request",
         "body.code: String should have at least 1 character",
@@ -167,6 +173,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    return too_large_response(exc)
+
+
 async def _cut_off(request: Request, exc: Exception) -> Response:
     """A client that went away mid-body (an endpoint reading the raw body sees it): nothing was
     taken (the client sends again), and no server error is logged."""
@@ -194,6 +205,7 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     """Render ApiError, validation errors, HTTP errors and anything unexpected as JSON."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _cut_off)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pathlib
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from edge.api.services import HubServices, services
 from edge.journal import EventType
 from edge.operators import Principal, Role
 from stations.certificate import CertificateError, open_certificate
+from stations.profile import HubProfile
 
 router = APIRouter(tags=["station"])
 Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
@@ -163,6 +165,7 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
     from stations.catalogue import CatalogueError
     from stations.disposition import RulesError
     from stations.profile import parse_hub_profile
+    from stations.profile_lock import locked_changes
 
     path = hub.profile_path
     if path is None:
@@ -174,12 +177,6 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
         raise ApiError(422, "invalid_profile", f"not valid TOML: {exc}") from None
     except ProfileError as exc:
         raise ApiError(422, "invalid_profile", str(exc)) from None
-    try:
-        # the files it names (catalogue override, rules, demand) must load too, or the station
-        # would store the profile now and fail to start at the next restart
-        load_workflows(parsed)
-    except (CatalogueError, RulesError) as exc:
-        raise ApiError(422, "invalid_profile", str(exc)) from None
     current = hub.hub.profile.station
     if (parsed.station.site, parsed.station.station) != (current.site, current.station):
         raise ApiError(
@@ -187,14 +184,23 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
             "invalid_profile",
             "a profile cannot change the station's site or id (its journal is theirs)",
         )
-    if parsed.erasure != hub.hub.profile.erasure:
-        # The station runs these commands: changing them from a badge-and-PIN session would be
-        # a remote shell. They are changed in the file, on the station, by its administrator.
+    # Before any file it names is opened: what the station runs, reads or sends custody to is
+    # set in the file on the station by its administrator, never from a badge-and-PIN session.
+    locked = locked_changes(_profile_on_disk(path) or hub.hub.profile, parsed)
+    if locked:
         raise ApiError(
             403,
-            "erasure_tools_locked",
-            "erasure tools cannot be changed through the API; edit the profile on the station",
+            "root_only",
+            f"{', '.join(locked)} cannot be changed through the API (programs, files and "
+            "addresses the station uses): edit the profile file on the station",
+            fields=locked,
         )
+    try:
+        # the files it names (catalogue override, rules, demand) must load too, or the station
+        # would store the profile now and fail to start at the next restart
+        load_workflows(parsed)
+    except (CatalogueError, RulesError) as exc:
+        raise ApiError(422, "invalid_profile", str(exc)) from None
     if path.exists():
         backup = path.with_suffix(".toml.bak")
         backup.write_bytes(path.read_bytes())
@@ -205,6 +211,17 @@ def put_profile(hub: Services, _: Admin, body: ProfileBody) -> dict[str, Any]:
         os.fsync(handle.fileno())
     tmp.replace(path)
     return {"stored": str(path), "applies": "at the next restart of the station"}
+
+
+def _profile_on_disk(path: pathlib.Path) -> HubProfile | None:
+    """The profile file as it is now (root may have edited it since the start), if it loads."""
+    from drivers.profile import ProfileError
+    from stations.profile import load_hub_profile
+
+    try:
+        return load_hub_profile(path)
+    except ProfileError:
+        return None
 
 
 @router.websocket("/api/v1/stream")

@@ -15,19 +15,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from edge import __version__
-from edge.api.errors import ApiError, error_responses, install_error_handlers
+from edge.api.body_limits import BodyLimits, RouteLimit, bearer_token
+from edge.api.errors import ApiError, error_response, error_responses, install_error_handlers
+from edge.limits import (
+    MAX_BATCH_BODY_BYTES,
+    MAX_BLOB_BYTES,
+    MAX_JSON_BODY_BYTES,
+    MAX_MANIFEST_BODY_BYTES,
+)
 from edge.upstream.arrivals import ArrivalOrder
 from edge.upstream.ingest import InvalidBatch, WireBatch, check_body
 from edge.upstream.ledger import Ledger, LedgerError, StationInfo
 from edge.upstream.refusals import wire_refusal
 from edge.upstream.store import StoreError
+from edge.web import serve_api_docs
 from stations.catalogue import Catalogue
 from stations.manifest import ManifestError, parse_manifest
 
 log = logging.getLogger(__name__)
-MAX_BLOB_BYTES = 64 * 1024 * 1024
 StationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
@@ -98,10 +106,19 @@ Caller = Annotated[tuple[str, str], Depends(_station_caller)]
 
 
 def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = _bearer(authorization)
-    expected: str = request.app.state.admin_token_sha256
-    if not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
+    if not _is_admin_token(request.app, _bearer(authorization)):
         raise ApiError(401, "unauthorized", "not the admin token", headers=_CHALLENGE)
+
+
+def _is_admin_token(app: FastAPI, token: str) -> bool:
+    expected: str = app.state.admin_token_sha256
+    return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected)
+
+
+async def _admin_gate(scope: Scope) -> bool:
+    """An admin may send a large body (a manifest import); a stranger is held to the small cap."""
+    token = bearer_token(scope)
+    return token is not None and _is_admin_token(scope["app"], token)
 
 
 Admin = Annotated[None, Depends(_admin)]
@@ -126,11 +143,13 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
 def readyz(ledger: LedgerDep) -> JSONResponse:
+    """Ready or not, nothing more: where the database is and why it failed go to the log."""
     try:
         ledger.manifest_cursor("-")
     except StoreError as exc:
-        return JSONResponse({"status": "not_ready", "problems": [str(exc)]}, status_code=503)
-    return JSONResponse({"status": "ready", "store": ledger.store.description})
+        log.error("not ready: %s", exc)
+        return JSONResponse({"status": "not_ready"}, status_code=503)
+    return JSONResponse({"status": "ready"})
 
 
 @router.get("/metrics", tags=["health"], response_class=Response)
@@ -256,17 +275,36 @@ def head(site: StationId, station: StationId, caller: Caller, ledger: LedgerDep)
     responses={
         201: {"description": "Stored now (200: it was already held)"},
         **error_responses(401, 413, 422),
+        409: error_response(
+            409,
+            "not_named",
+            f"no event of ams-1/dock-1 held here names blob {'0' * 64}: send the events that "
+            "name it first",
+            "No event of this station held here names the blob",
+        ),
     },
 )
-async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDep) -> Response:
-    """A blob's bytes under its SHA-256; stored once."""
+async def put_blob(sha256: Sha256, request: Request, caller: Caller, ledger: LedgerDep) -> Response:
+    """A blob's bytes under its SHA-256, stored once: only a blob one of the station's events
+    held here names, within the station's quota (both checked before the body is read)."""
+    site, station = caller
+    try:
+        room = await run_in_threadpool(ledger.blob_room, site, station, sha256)
+    except LedgerError as exc:
+        raise _refusal(exc) from None
+    cap = MAX_BLOB_BYTES if room is None else min(MAX_BLOB_BYTES, room)
+    declared = request.headers.get("content-length", "")
+    if room is not None and declared.isdigit() and room < int(declared) <= MAX_BLOB_BYTES:
+        raise _refusal(ledger.over_quota(site, station))
     content = bytearray()
     async for chunk in request.stream():
         content += chunk
-        if len(content) > MAX_BLOB_BYTES:
+        if len(content) > cap:
+            if cap < MAX_BLOB_BYTES:
+                raise _refusal(ledger.over_quota(site, station))
             raise ApiError(413, "too_large", f"blobs are at most {MAX_BLOB_BYTES} bytes")
     try:
-        created = await run_in_threadpool(ledger.put_blob, sha256, bytes(content))
+        created = await run_in_threadpool(ledger.put_blob, site, station, sha256, bytes(content))
     except LedgerError as exc:
         raise _refusal(exc) from None
     return JSONResponse({"sha256": sha256, "stored": created}, status_code=201 if created else 200)
@@ -277,13 +315,13 @@ async def put_blob(sha256: Sha256, request: Request, _: Caller, ledger: LedgerDe
     tags=["replication"],
     response_class=Response,
     responses={
-        200: {"description": "Held"},
+        200: {"description": "Held (and named by one of this station's events)"},
         401: {"description": "No or unknown station token"},
-        404: {"description": "Not held"},
+        404: {"description": "Not held, or no event of this station names it"},
     },
 )
-def has_blob(sha256: Sha256, _: Caller, ledger: LedgerDep) -> Response:
-    return Response(status_code=200 if ledger.has_blob(sha256) else 404)
+def has_blob(sha256: Sha256, caller: Caller, ledger: LedgerDep) -> Response:
+    return Response(status_code=200 if ledger.has_blob(*caller, sha256) else 404)
 
 
 @router.get(
@@ -380,12 +418,28 @@ def upstream_app(ledger: Ledger, admin_token: str) -> FastAPI:
         title="Edge upstream ledger",
         version=__version__,
         description="The reference receiving end for station journals (docs/replication.md).",
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_api_docs(app)
     app.state.ledger = ledger
     app.state.arrivals = _Arrivals()
     app.state.admin_token_sha256 = hashlib.sha256(admin_token.encode()).hexdigest()
     install_error_handlers(app)
     app.include_router(router)
+    # ingest and blobs refuse an unknown token before reading the body; the manifest is parsed
+    # before its route runs, so only an admin gets the large cap
+    app.add_middleware(
+        BodyLimits,
+        default=MAX_JSON_BODY_BYTES,
+        routes=[
+            RouteLimit("POST", "/api/v1/stations/{site}/{station}/events", MAX_BATCH_BODY_BYTES),
+            RouteLimit("PUT", "/api/v1/blobs/{sha256}", MAX_BLOB_BYTES),
+            RouteLimit(
+                "POST", "/api/v1/sites/{site}/manifest", MAX_MANIFEST_BODY_BYTES, _admin_gate
+            ),
+        ],
+    )
 
     @app.exception_handler(StoreError)
     async def _store_down(request: Request, exc: StoreError) -> JSONResponse:

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import orjson
+
 from edge.journal.errors import JournalInputError
 from edge.journal.events import check_station_id
 from edge.journal.note import NoteError, Verifier
+from edge.limits import MAX_STATION_BLOB_BYTES
 from edge.upstream.cosign import Cosigner
 from edge.upstream.ingest import (
     Accept,
@@ -86,6 +89,15 @@ def _minute_ago() -> str:
     return then.isoformat().replace("+00:00", "Z")
 
 
+def _attachments(body: bytes) -> list[str]:
+    """The blobs a stored event names. Its canonical JSON starts with its first key in sorted
+    order, `attachments`, so most events need no parse."""
+    if body.startswith(b'{"attachments":[]'):
+        return []
+    names = orjson.loads(body).get("attachments", [])
+    return [name for name in names if isinstance(name, str)]
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -106,9 +118,14 @@ _STATION_COLUMNS = (
 
 class Ledger:
     def __init__(
-        self, store: Store, cosigner: Cosigner, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        cosigner: Cosigner,
+        clock: Callable[[], float] = time.time,
+        blob_quota_bytes: int = MAX_STATION_BLOB_BYTES,
     ) -> None:
         self.store, self.cosigner, self.clock = store, cosigner, clock
+        self.blob_quota_bytes = blob_quota_bytes  # per station
         # token hash -> (site, station): a station's token never changes once registered (no
         # rotation, no removal), so a hit needs no database. Filled now, so that a station's
         # first requests to this process are not looked up one by one (each lookup is a wait,
@@ -313,6 +330,13 @@ class Ledger:
                 for r in accept.rows
             ],
         )  # fmt: skip
+        named = sorted({sha256 for row in accept.rows for sha256 in _attachments(row.body)})
+        if named:  # the blobs this station may now upload
+            tx.executemany(
+                "INSERT INTO event_blobs (site, station, sha256) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(site, station, sha256) for sha256 in named],
+            )
         cosignature = self.cosigner.cosign(accept.checkpoint.text(), int(self.clock()))
         tx.execute(
             "INSERT INTO checkpoints (site, station, size, root, note, cosignature, received_at) "
@@ -420,8 +444,23 @@ class Ledger:
 
     # -- blobs --
 
-    def put_blob(self, sha256: str, content: bytes) -> bool:
-        """Store a blob under its SHA-256 (checked); False if it was already held."""
+    def blob_room(self, site: str, station: str, sha256: str) -> int | None:
+        """How many bytes of blobs the station may still store, if one of its events held here
+        names this blob (else 409 `not_named`); None when the blob is held already (it costs
+        nothing). Asked before the upload is read."""
+        with self.store.transaction() as tx:
+            self._check_named(tx, site, station, sha256)
+            if tx.one("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)) is not None:
+                return None
+            row = tx.one(
+                "SELECT blob_bytes FROM stations WHERE site = ? AND station = ?", (site, station)
+            )
+        used = int(row[0]) if row else 0
+        return max(0, self.blob_quota_bytes - used)
+
+    def put_blob(self, site: str, station: str, sha256: str, content: bytes) -> bool:
+        """Store a blob one of the station's events names, under its SHA-256 (checked), within
+        the station's quota; False if it was already held."""
         if hashlib.sha256(content).hexdigest() != sha256:
             raise LedgerError(
                 f"the bytes hash to {hashlib.sha256(content).hexdigest()}, not {sha256}",
@@ -429,16 +468,53 @@ class Ledger:
                 "hash_mismatch",
             )
         with self.store.transaction() as tx:
+            self._check_named(tx, site, station, sha256)
             created = tx.execute(
                 "INSERT INTO blobs (sha256, size, content, received_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (sha256) DO NOTHING",
                 (sha256, len(content), content, _now()),
             )
+            # charged to the station that stored it first; over the quota, nothing is kept
+            if created and not tx.execute(
+                "UPDATE stations SET blob_bytes = blob_bytes + ? "
+                "WHERE site = ? AND station = ? AND blob_bytes + ? <= ?",
+                (len(content), site, station, len(content), self.blob_quota_bytes),
+            ):
+                raise self.over_quota(site, station)
         return created > 0
 
-    def has_blob(self, sha256: str) -> bool:
+    def over_quota(self, site: str, station: str) -> LedgerError:
+        return LedgerError(
+            f"{site}/{station} has stored its quota of blobs ({self.blob_quota_bytes} bytes)",
+            413,
+            "quota",
+        )
+
+    @staticmethod
+    def _check_named(tx: Tx, site: str, station: str, sha256: str) -> None:
+        if (
+            tx.one(
+                "SELECT 1 FROM event_blobs WHERE site = ? AND station = ? AND sha256 = ?",
+                (site, station, sha256),
+            )
+            is None
+        ):
+            raise LedgerError(
+                f"no event of {site}/{station} held here names blob {sha256}: send the events "
+                "that name it first",
+                409,
+                "not_named",
+            )
+
+    def has_blob(self, site: str, station: str, sha256: str) -> bool:
+        """Held, and named by one of this station's events (no probing for others' blobs)."""
         with self.store.transaction() as tx:
-            return tx.one("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)) is not None
+            found = tx.one(
+                "SELECT 1 FROM blobs b JOIN event_blobs n ON n.sha256 = b.sha256 "
+                "WHERE n.site = ? AND n.station = ? AND b.sha256 = ?",
+                (site, station, sha256),
+            )
+        return found is not None
 
     def blob(self, sha256: str) -> bytes | None:
         with self.store.transaction() as tx:

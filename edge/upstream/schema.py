@@ -2,7 +2,8 @@
 
 Each migration runs once, in its own transaction, recorded in `schema_migrations`; running them
 again is a no-op. `{blob}` is BLOB on SQLite and BYTEA on PostgreSQL, `{serial}` the
-auto-increment primary key.
+auto-increment primary key, `{attachments}` a table of the blobs an event row `e` names, each
+`{attachment}`.
 """
 
 from __future__ import annotations
@@ -97,11 +98,41 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        "the blobs each station's events name; each station's stored blob bytes",
+        (
+            """CREATE TABLE event_blobs (
+                site TEXT NOT NULL,
+                station TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                PRIMARY KEY (site, station, sha256)
+            )""",
+            "INSERT INTO event_blobs (site, station, sha256) "
+            "SELECT DISTINCT e.site, e.station, {attachment} FROM events e, {attachments}",
+            "ALTER TABLE stations ADD COLUMN blob_bytes BIGINT NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 _TYPES: dict[Dialect, dict[str, str]] = {
-    "sqlite": {"blob": "BLOB", "serial": "INTEGER PRIMARY KEY"},
-    "postgres": {"blob": "BYTEA", "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"},
+    "sqlite": {
+        "blob": "BLOB",
+        "serial": "INTEGER PRIMARY KEY",
+        "attachment": "a.value",
+        "attachments": "json_each(CAST(e.body AS TEXT), '$.attachments') AS a",
+    },
+    "postgres": {
+        "blob": "BYTEA",
+        "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        # not parsed as json: a payload may hold an escaped NUL, which PostgreSQL refuses; a
+        # canonical body starts with its attachments (the first key in sorted order)
+        "attachment": "a.m[1]",
+        "attachments": (
+            "regexp_matches(substring(convert_from(e.body, 'UTF8') "
+            """from '^\\{"attachments":\\[[^]]*\\]'), '[0-9a-f]{64}', 'g') AS a(m)"""
+        ),
+    },
 }
 
 

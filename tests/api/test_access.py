@@ -23,7 +23,6 @@ OPEN = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
     ("POST", SIGN_IN),
 }
 # Everything not listed here needs an operator (any signed-in role).

@@ -712,9 +712,9 @@ def test_the_profile_in_force_and_a_checked_replacement(station: Station) -> Non
     assert moved.status_code == 422 and "site or id" in moved.json()["message"]
     missing_rules = original + '\n[disposition]\nrules = "no-such-rules.toml"\n'
     refused = station.call("PUT", "/api/v1/profile", Role.ADMIN, json={"toml": missing_rules})
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"] == "invalid_profile"
-    assert "no-such-rules.toml" in refused.json()["message"]
+    assert refused.status_code == 403, refused.text  # files it reads: root-only (profile_lock)
+    assert refused.json()["error"] == "root_only"
+    assert refused.json()["fields"] == ["disposition.rules"]
     assert station.profile_path.read_text(encoding="utf-8") == original
 
     changed = original.replace("weight_reuse_s = 20", "weight_reuse_s = 30")

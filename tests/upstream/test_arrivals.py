@@ -332,6 +332,11 @@ def test_a_body_cut_off_by_the_client_is_400_and_stores_nothing(
     else:
         body = b"photo bytes " * 100
         method, path = "PUT", f"/api/v1/blobs/{hashlib.sha256(body).hexdigest()}"
+        with upstream.ledger.store.transaction() as tx:  # as if one of its events named it
+            tx.execute(
+                "INSERT INTO event_blobs (site, station, sha256) VALUES (?, ?, ?)",
+                ("ams-1", "dock-1", hashlib.sha256(body).hexdigest()),
+            )
     incoming = [
         {"type": "http.request", "body": body[:200], "more_body": True},
         {"type": "http.disconnect"},

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from edge.journal import merkle
+from edge.journal import EventDraft, merkle
 from edge.journal.note import Checkpoint, Signer, open_checkpoint, sign_checkpoint
 from edge.upstream import Cosigner, Ledger, LedgerError, PostgresStore
 from edge.upstream.ingest import InvalidBatch, WireBatch
@@ -203,19 +203,35 @@ def test_unknown_station_and_duplicate_registration(
     assert twice.value.status == 409
 
 
-def test_a_blob_is_stored_once_and_only_under_its_own_hash(ledger: Ledger) -> None:
+def test_a_blob_is_stored_once_and_only_under_its_own_hash(
+    ledger: Ledger, station: StationJournal
+) -> None:
     photo = b"\xff\xd8\xff" + bytes(range(256)) * 40
     name = hashlib.sha256(photo).hexdigest()
-    assert ledger.put_blob(name, photo) is True
-    assert ledger.put_blob(name, photo) is False
+    other = hashlib.sha256(b"other").hexdigest()
+    ledger.register_station("ams-1", "dock-1", station.vkey)
+    assert [station.journal.blobs.put(b) for b in (photo, b"other")] == [name, other]
+    station.journal.append(
+        EventDraft.model_validate(
+            {
+                "type": "photo.captured",
+                "subject": "R-1001",
+                "operator": "olga",
+                "attachments": [name, other],
+            }
+        )
+    )
+    station.journal.checkpoint()
+    ledger.ingest("ams-1", "dock-1", station.wire(0))
+    assert ledger.put_blob("ams-1", "dock-1", name, photo) is True
+    assert ledger.put_blob("ams-1", "dock-1", name, photo) is False
     assert ledger.blob(name) == photo
     with pytest.raises(LedgerError) as mismatch:
-        ledger.put_blob(name, photo + b"!")
+        ledger.put_blob("ams-1", "dock-1", name, photo + b"!")
     assert mismatch.value.status == 422
-    other = hashlib.sha256(b"other").hexdigest()
     with pytest.raises(LedgerError):
-        ledger.put_blob(other, photo)
-    assert not ledger.has_blob(other)
+        ledger.put_blob("ams-1", "dock-1", other, photo)
+    assert not ledger.has_blob("ams-1", "dock-1", other)
 
 
 def expected(return_id: str, label: str, status: str = "accepted") -> ExpectedReturn:
