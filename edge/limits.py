@@ -25,3 +25,6 @@ MAX_JSON_BODY_BYTES = 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 # A manifest import (CSV or JSON body) sent to the hub or the upstream.
 MAX_MANIFEST_BODY_BYTES = 32 * 1024 * 1024
+# Nesting of a custody event's payload (objects and lists inside each other); real payloads are
+# three or four deep, and a bound keeps every reader's recursion (JSON, pydantic) far from its own.
+MAX_PAYLOAD_DEPTH = 32
