@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from edge.cli.common import err_console, state
+from edge.cli.common import err_console, shown, state
 from edge.cli.hub import ProfileOption, _load
 from edge.journal import JOURNAL_FILE, Journal, JournalLockedError, JournalReader
 from edge.replication.backlog import backlog
@@ -113,9 +113,10 @@ def status(ctx: typer.Context) -> None:
     console.print(f"journal: {size} events, signed through {latest.size if latest else 0}")
     console.print(
         f"upstream: holds {memory.upstream_size} (last answer {memory.last_ok_at or 'never'})"
-        + (f", cosigned by {', '.join(c[0] for c in cosigned)}" if cosigned else "")
+        + (f", cosigned by {shown(', '.join(c[0] for c in cosigned))}" if cosigned else ""),
+        markup=False,
     )
     age = f", oldest waiting {figures.oldest_age_s:.0f} s" if figures.oldest_age_s else ""
     console.print(f"backlog: {figures.events} events, {figures.bytes} bytes{age}")
     if memory.last_error:
-        console.print(f"last error: {memory.last_error}", highlight=False)
+        console.print("last error:", shown(memory.last_error), highlight=False)
