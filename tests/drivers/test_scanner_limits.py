@@ -1,9 +1,12 @@
-"""A scanner read the hub would refuse is never published (issue 14.4, 14.8): a code over
-MAX_CODE_LENGTH or with a control character is a read error the device's status names."""
+"""A code the hub would refuse is never published (issue 14.4, 14.8): a scanner's read over
+MAX_CODE_LENGTH or with a control character is a read error, and any driver's scan payload
+that fails the bus model is refused, both named in the device's status."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,10 @@ import pytest
 from drivers.codes import CodeError, interpret
 from drivers.host import DriverHost
 from drivers.profile import parse_profile
+from drivers.publisher import DevicePublisher
 from drivers.sim.serial_scanner import SerialScannerSimulator
-from edge.bus.payloads import Scan
+from edge.bus import BusClient, Outbox
+from edge.bus.payloads import DeviceStatus, Scan, now
 from edge.limits import MAX_CODE_LENGTH
 from tests.broker import RunningBroker
 from tests.drivers.test_host import Hub, run, until
@@ -74,6 +79,39 @@ def test_an_overlong_or_escaped_read_is_a_status_not_a_scan(
             assert hub.of(Scan)[0].code == "RET-2026-000123"
             stop.set()
             await running
+        await hub.client.stop()
+
+    run(scenario())
+
+
+def test_a_driver_building_a_scan_no_entry_takes_gets_a_status_saying_why(
+    broker: RunningBroker, tmp_path: Path
+) -> None:
+    """Any driver (a third-party one too) that builds an oversize scan: nothing is sent, no seq
+    is used, and the device's status names the field and the limit."""
+
+    def scan(code: str) -> Callable[[int], bytes]:
+        raw = base64.b64encode(code.encode()[:16]).decode()
+        return lambda seq: Scan(
+            code=code, symbology="qr", aim=None, raw_b64=raw, ts=now(), seq=seq
+        ).to_bytes()
+
+    async def scenario() -> None:
+        hub = Hub(broker)
+        await hub.start()
+        bus = BusClient(broker.config("drivers"), broker.topics, Outbox(tmp_path / "outbox.sqlite"))
+        bus.start()
+        assert await bus.wait_connected(10)
+        publisher = DevicePublisher(bus, "dock-camera", "camera")
+        publisher.custody("scan", scan("Q" * (MAX_CODE_LENGTH + 1)))
+        publisher.custody("scan", scan("RET-2026-000123"))
+        await until(lambda: len(hub.of(Scan)) == 1)
+        await until(lambda: "attention" in hub.statuses("dock-camera"))
+        [status] = [m for m in hub.of(DeviceStatus) if m.state == "attention"]
+        assert status.reason.startswith("scan refused: code:") and "512" in status.reason
+        assert hub.of(Scan)[0].seq == 1 and publisher.refused_readings == 1
+        await publisher.drain()
+        await bus.stop()
         await hub.client.stop()
 
     run(scenario())
