@@ -177,7 +177,7 @@ def verify(
             f"{report.blobs} blobs; root {report.root.hex()}"
         )
         return
-    typer.echo(f"BAD at seq {report.first_bad_seq}: {report.problem}")
+    typer.echo(f"BAD at seq {report.first_bad_seq}: {shown(report.problem)}")
     typer.echo(f"({report.events} events before it are intact)")
     raise typer.Exit(1)
 
@@ -240,12 +240,13 @@ def check_proof(
             proven = verify_inclusion_text(text, verifier, origin)
             event = proven.event
             typer.echo(
-                f"ok: seq {event['seq']} ({event['type']}, {event['subject']}) is in "
-                f"{proven.checkpoint.origin} at size {proven.checkpoint.size}"
+                f"ok: seq {shown(event['seq'])} ({shown(event['type'])}, "
+                f"{shown(event['subject'])}) is in "
+                f"{shown(proven.checkpoint.origin)} at size {proven.checkpoint.size}"
             )
             typer.echo(json.dumps(event, sort_keys=True))
     except ProofInvalid as exc:
-        typer.echo(f"INVALID: {exc}")
+        typer.echo(f"INVALID: {shown(exc)}")
         raise typer.Exit(1) from None
 
 
