@@ -12,6 +12,9 @@ import biip
 from biip.symbology import SymbologyIdentifier
 from stdnum import imei as stdnum_imei
 
+from edge.characters import check_code
+from edge.limits import MAX_CODE_LENGTH
+
 GS = "\x1d"  # GS1 field separator (FNC1 in the data)
 
 # ISO/IEC 15424 symbology letters → names used on the bus. The modifier decides GS1-ness.
@@ -31,7 +34,8 @@ _SYMBOLOGY_BY_AIM: dict[str, str] = {
 
 
 class CodeError(ValueError):
-    """A read that is not a usable code (empty, or control characters only)."""
+    """A read that is not a usable code: empty, over MAX_CODE_LENGTH, or with a control
+    character no symbol carries as data (edge/characters.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,8 @@ def interpret(raw: bytes, symbology_hint: str | None = None) -> ScannedCode:
     """Read `raw` (one terminated read, terminator removed) into a `ScannedCode`.
 
     `symbology_hint` is what a camera decoder already knows; a keyboard wedge relies on the
-    AIM prefix. Raises `CodeError` for an empty or control-only read.
+    AIM prefix. Raises `CodeError` for an empty read, one over MAX_CODE_LENGTH characters or
+    one with a control character other than the GS1 separators.
     """
     text = raw.decode("utf-8", errors="replace")
     if not text.strip(GS + " \t\r\n"):
@@ -69,6 +74,12 @@ def interpret(raw: bytes, symbology_hint: str | None = None) -> ScannedCode:
             data = text[len(aim) :]
             gs1_symbology = ident.gs1_symbology is not None
             symbology = _symbology_name(ident)
+    if len(data) > MAX_CODE_LENGTH:
+        raise CodeError(f"code is {len(data)} characters, over the limit of {MAX_CODE_LENGTH}")
+    try:
+        check_code(data)
+    except ValueError as exc:
+        raise CodeError(str(exc)) from None
     gs1 = _gs1_elements(aim, data) if gs1_symbology or GS in data else {}
     if gs1 and symbology == "unknown":
         symbology = "gs1"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, ValidationError
 
 from edge.bus.client import BusClient
 from edge.bus.outbox import OutboxError
@@ -38,6 +38,7 @@ class DevicePublisher:
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     last_status: DeviceStatus | None = None
     custody_failures: int = 0
+    refused_readings: int = 0  # readings no entry would take (edge/limits.py), never sent
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def status(self, state: str, reason: str, **detail: JsonValue) -> None:
@@ -64,7 +65,10 @@ class DevicePublisher:
         topic = self.bus.topics.reading(self.device_id, reading_kind)
         try:
             _, stored = self.bus.send_custody(self.device_id, topic, payload_for_seq)
-        except Exception as exc:  # a payload that fails validation, a client shutting down
+        except ValidationError as exc:  # e.g. a code over MAX_CODE_LENGTH: the hub would drop it
+            self._refused(reading_kind, exc)
+            return
+        except Exception as exc:  # a client shutting down
             self._lost(exc)
             return
         task = asyncio.ensure_future(self._kept(stored))
@@ -80,6 +84,15 @@ class DevicePublisher:
             self.status("error", str(exc))
         except Exception as exc:
             self._lost(exc)
+
+    def _refused(self, reading_kind: ReadingKind, exc: ValidationError) -> None:
+        """Say why in the device's status; no seq is used, nothing is sent."""
+        self.refused_readings += 1
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or reading_kind
+        reason = f"{reading_kind} refused: {where}: {first['msg']}"
+        log.warning("reading refused device=%s reason=%s", self.device_id, reason)
+        self.status("attention", reason, refused_readings=self.refused_readings)
 
     def _lost(self, exc: Exception) -> None:
         self.custody_failures += 1

@@ -34,3 +34,6 @@ MAX_BATCH_BODY_BYTES = MAX_BATCH_EVENTS * (MAX_EVENT_BYTES * 4 // 3 + 64) + 64 *
 # Blob bytes one station may have the upstream store (photos, logs, certificates its events
 # name): what a leaked station token can cost in disk. A busy dock makes well under 1 GiB a day.
 MAX_STATION_BLOB_BYTES = 1024**4
+# Nesting of a custody event's payload (objects and lists inside each other); real payloads are
+# three or four deep, and a bound keeps every reader's recursion (JSON, pydantic) far from its own.
+MAX_PAYLOAD_DEPTH = 32

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ from pydantic import (
 )
 from stdnum import imei as stdnum_imei
 
+from edge.characters import check_code, check_text
 from edge.journal.events import format_ts
 from stations.catalogue import Catalogue, CatalogueError, WeightBand
 from stations.condition import DeclaredCondition
@@ -40,7 +41,6 @@ RETURN_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 MAX_QUOTE_DIGITS = 9
 _MONEY = re.compile(rf"^\d{{1,{MAX_QUOTE_DIGITS}}}(\.\d{{1,2}})?$")
 _STORAGE = re.compile(r"^(\d{1,5})\s*(GB|TB)$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMEI_SEPARATORS = re.compile(r"[\s./-]")
 
 CONDITION_COLUMNS = ("screen", "body", "battery", "function", "accessories")
@@ -142,12 +142,9 @@ def money(value: object) -> Decimal:
     return Decimal(text)
 
 
-def _text(value: object) -> object:
-    if isinstance(value, str):
-        value = value.strip()
-        if _CONTROL.search(value):
-            raise ValueError("must not contain control characters (tab, newline, ...)")
-    return value
+def _text(value: object, rule: Callable[[str], str] = check_text) -> object:
+    """Stripped, and refused with a control character (edge/characters.py: the one rule)."""
+    return rule(value.strip()) if isinstance(value, str) else value
 
 
 def _utc(value: datetime) -> datetime:
@@ -195,7 +192,7 @@ class ExpectedReturn(BaseModel):
         if isinstance(value, str):
             raise ValueError("label_codes is a list of label texts")
         if isinstance(value, list | tuple):
-            codes = [_text(code) for code in value]
+            codes = [_text(code, check_code) for code in value]
             if any(code == "" for code in codes):
                 raise ValueError("a label code is empty")
             repeated = sorted({str(c) for c in codes if codes.count(c) > 1})

@@ -7,10 +7,6 @@ from dataclasses import dataclass
 from drivers.codes import CodeError, ScannedCode, interpret
 from drivers.scanner.timing import InputKind, KeyTiming
 
-# Control characters a code may carry: ISO/IEC 15434 (EOT, FS, GS, RS) and tab. Any other is
-# line noise or a misconfigured scanner, not data.
-_ALLOWED_CONTROLS = frozenset(b"\x04\x09\x1c\x1d\x1e")
-
 
 @dataclass(frozen=True)
 class ScannerOutput:
@@ -42,14 +38,12 @@ ScannerEvent = ScannerOutput | ScanError
 def read_line(
     raw: bytes, kind: InputKind, timing: KeyTiming | None = None
 ) -> ScannerOutput | ScanError:
-    """One terminated line (terminator removed) → the code, through `drivers.codes.interpret`."""
+    """One terminated line (terminator removed) → the code, through `drivers.codes.interpret`
+    (which refuses control characters other than the GS1 separators, and overlong codes)."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return ScanError("not UTF-8 text", raw, kind, timing)
-    stray = next((b for b in raw if (b < 0x20 or b == 0x7F) and b not in _ALLOWED_CONTROLS), None)
-    if stray is not None:
-        return ScanError(f"control character 0x{stray:02x} in the read", raw, kind, timing)
     try:
         code = interpret(raw)
     except CodeError as exc:

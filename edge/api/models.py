@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
+from edge.characters import Code, check_code
 from edge.limits import MAX_NOTE_LENGTH
 
 
@@ -17,8 +18,9 @@ class ScanBody(_Body):
     """A code typed or pasted by a person (a scanner's reads arrive over the bus)."""
 
     # at least one visible character: a stray space from the keypad is not a label, and as a
-    # scan it would close the package in progress as incomplete
-    code: str = Field(min_length=1, max_length=512, pattern=r"\S", examples=["1Z999AA10123456784"])
+    # scan it would close the package in progress as incomplete. MAX_CODE_LENGTH, and no
+    # control characters but the GS1 separators (edge/characters.py), as on the bus.
+    code: Code = Field(pattern=r"\S", examples=["1Z999AA10123456784"])
 
 
 class TypedScanBody(ScanBody):
@@ -30,7 +32,9 @@ class TypedScanBody(ScanBody):
 
 class SealBody(_Body):
     intact: bool = Field(examples=[True])
-    note: str = Field("", max_length=500, examples=["tape re-applied, seal number torn"])
+    note: str = Field(
+        "", max_length=MAX_NOTE_LENGTH, examples=["tape re-applied, seal number torn"]
+    )
 
 
 class CancelReceiptBody(_Body):
@@ -49,7 +53,7 @@ class ChecklistBody(_Body):
     function: Literal["all_working", "minor_fault", "major_fault", "dead"]
     accessories: Literal["complete", "partial", "none"]
     battery: int | None = Field(None, ge=0, le=100, description="battery health, percent")
-    note: str = Field("", max_length=500)
+    note: str = Field("", max_length=MAX_NOTE_LENGTH)
 
     model_config = ConfigDict(
         extra="forbid",
@@ -71,12 +75,16 @@ class ChecklistBody(_Body):
 class ResolveBody(_Body):
     resolution: Literal["accept", "reject", "correct"] = Field(examples=["accept"])
     reason: str = Field(
-        min_length=3, max_length=1000, examples=["extra packaging from the carrier; device ok"]
+        min_length=3,
+        max_length=MAX_NOTE_LENGTH,
+        examples=["extra packaging from the carrier; device ok"],
     )
 
 
 class MoveBody(_Body):
-    bin: str = Field(min_length=1, max_length=64, examples=["BIN-A-01-03"])
+    bin: Annotated[str, AfterValidator(check_code)] = Field(
+        min_length=1, max_length=64, examples=["BIN-A-01-03"]
+    )
 
 
 class ManifestBody(_Body):

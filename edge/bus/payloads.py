@@ -12,14 +12,27 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainSerializer, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    ValidationError,
+)
 
+from edge.characters import Code, check_code
 from edge.journal.events import Sha256Hex, format_ts
+from edge.limits import MAX_BUS_PAYLOAD_BYTES, MAX_CODE_LENGTH
 
 PAYLOAD_VERSION: Literal[1] = 1
 Timestamp = Annotated[datetime, PlainSerializer(format_ts, return_type=str)]
 DecimalText = Annotated[Decimal, PlainSerializer(str, return_type=str)]
 Seq = Annotated[int, Field(ge=1)]
+# The bytes a scanner sent for one code: up to 4 UTF-8 bytes a character, plus an AIM prefix.
+_MAX_RAW_B64 = 4 * ((4 * MAX_CODE_LENGTH + 3 + 2) // 3)
+_Gs1Value = Annotated[str, Field(max_length=MAX_CODE_LENGTH), AfterValidator(check_code)]
 
 
 class PayloadError(ValueError):
@@ -45,14 +58,14 @@ class DeviceStatus(_Payload):
 
 
 class Scan(_Payload):
-    code: str
-    symbology: str
-    aim: str | None
-    raw_b64: str
+    code: Code
+    symbology: str = Field(min_length=1, max_length=32)
+    aim: str | None = Field(max_length=3)
+    raw_b64: str = Field(max_length=_MAX_RAW_B64)
     ts: Timestamp
     seq: Seq
-    gs1: dict[str, str] = Field(default_factory=dict)
-    imei: str | None = None
+    gs1: dict[Annotated[str, Field(max_length=4)], _Gs1Value] = Field(default_factory=dict)
+    imei: str | None = Field(None, pattern=r"^[0-9]{15}$")
     source: Literal["scanner", "keyboard", "camera"] = "scanner"
 
     @property
@@ -64,7 +77,7 @@ class Weight(_Payload):
     grams: DecimalText
     stable: bool
     state: Literal["ok", "over", "under", "error"]
-    raw: str  # the frame as the scale sent it (ASCII, non-printables escaped)
+    raw: str = Field(max_length=MAX_CODE_LENGTH)  # the frame as sent (non-printables escaped)
     ts: Timestamp
     seq: Seq | None = None  # only accepted (stable, repeated) weights are custody readings
     accepted: bool = False
@@ -123,10 +136,15 @@ def now() -> datetime:
 
 
 def decode(kind: str, data: bytes) -> _Payload:
-    """Parse a payload of topic kind `kind`; `PayloadError` says what is wrong, briefly."""
+    """Parse a payload of topic kind `kind`; `PayloadError` says what is wrong, briefly. A
+    payload over MAX_BUS_PAYLOAD_BYTES is refused before any parsing."""
     model = READING_MODELS.get(kind)
     if model is None:
         raise PayloadError(f"no payload model for topic kind {kind!r}")
+    if len(data) > MAX_BUS_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"{kind} payload is {len(data)} bytes, over the limit of {MAX_BUS_PAYLOAD_BYTES}"
+        )
     try:
         return model.model_validate_json(data)
     except ValidationError as exc:

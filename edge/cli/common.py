@@ -13,12 +13,27 @@ import typer
 import uvloop
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
+from edge.characters import escaped
 from edge.journal import JOURNAL_FILE, JournalError, JournalReader
 from edge.journal.merkle import ProofError
 from edge.journal.note import NoteError
 
 err_console = Console(stderr=True)
+
+
+def shown(value: object) -> Text:
+    """Text that came from data (a journal, a database, an upstream's answer) as the CLI prints
+    it: what does not print is escaped (`\\x1b`), and as a rich Text, so markup in it
+    (`[bold]`) prints literally. `str()` of it is the escaped text, for `typer.echo`."""
+    return Text(escaped(str(value)))
+
+
+def print_error(message: object) -> None:
+    """`error: <message>` on stderr; the message may quote data, so each line is `shown`."""
+    lines = Text("\n").join(shown(line) for line in str(message).split("\n"))
+    err_console.print(Text.assemble(("error:", "red"), " ", lines))
 
 
 @dataclass
@@ -65,12 +80,12 @@ def fail_on_journal_errors() -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        err_console.print(f"[red]error:[/red] {_validation_message(exc)}", highlight=False)
+        print_error(_validation_message(exc))
         sys.exit(2)
     except (JournalError, ProofError, NoteError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         sys.exit(2)
     except OSError as exc:  # a file the user named: missing, unreadable, unwritable
         where = f": {exc.filename}" if exc.filename else ""
-        err_console.print(f"[red]error:[/red] {exc.strerror or exc}{where}", highlight=False)
+        print_error(f"{exc.strerror or exc}{where}")
         sys.exit(2)

@@ -13,7 +13,7 @@ import uvicorn
 from drivers.profile import ProfileError
 from edge.bus.broker import BrokerError, load_credentials
 from edge.bus.client import BusConfig
-from edge.cli.common import err_console, run_service, state
+from edge.cli.common import err_console, print_error, run_service, state
 from edge.hub.runtime import Hub, ManifestImport
 from edge.hub.serve import hub_app, server_config
 from edge.systemd_notify import notify
@@ -31,7 +31,7 @@ def _load(path: Path) -> HubProfile:
     try:
         return load_hub_profile(path)
     except ProfileError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
 
 
@@ -53,7 +53,7 @@ def run(
         try:
             password = load_credentials(s.data_dir / "keys")["hub"]
         except BrokerError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            print_error(exc)
             raise typer.Exit(2) from None
         bus_config = BusConfig.for_process("hub", password, station.bus.host, station.bus.port)
     app = hub_app(s.data_dir, hub_profile, profile_path=profile.resolve(), bus_config=bus_config)
@@ -100,7 +100,7 @@ def import_manifest(
         catalogue = Catalogue.load(hub_profile.resolve(hub_profile.catalogue.override))
         records = parse_manifest(data, fmt, catalogue)
     except ManifestError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
 
     async def apply() -> str:
@@ -115,5 +115,5 @@ def import_manifest(
     try:
         typer.echo(asyncio.run(apply()))
     except WorkflowRefused as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        print_error(exc.message)
         raise typer.Exit(2) from None

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edge.cli.common import err_console, state
+from edge.cli.common import err_console, shown, state
 from edge.journal import BlobStore, EventDraft, Journal, JournalError, Verifier, verify_journal
+from edge.journal.clock import ClockState
+from edge.journal.events import CustodyEvent
 from edge.journal.keys import read_verifier
 from edge.journal.proofs import (
     ProofInvalid,
@@ -80,18 +83,64 @@ def tail(
         for event in events:
             typer.echo(json.dumps(event.as_stored(), sort_keys=True))
         return
-    table = Table("seq", "ts", "clock", "type", "subject", "operator", "payload")
-    for event in events:
-        table.add_row(
+    console.print(tail_table(events, console.width))
+
+
+def _payload_line(payload: dict[str, Any]) -> str:
+    """`key=value ...`: strings as they are, anything else as compact JSON."""
+    return " ".join(
+        f"{key}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}"
+        for key, value in payload.items()
+    )
+
+
+def tail_table(events: list[CustodyEvent], width: int) -> Table:
+    """One line per event, no wider than `width` (from 60 up): seq, time, type and subject keep
+    their room, the operator and the payload are cut (…) to what is left; stored text is
+    `shown`, so a control character or markup in it prints as characters."""
+    unsynced = any(event.clock is ClockState.UNSYNCED for event in events)
+    rows = [
+        (
             str(event.seq),
-            event.ts.strftime("%Y-%m-%d %H:%M:%S"),
-            event.clock.value,
+            event.ts.strftime("%Y-%m-%d %H:%M:%S")
+            + ("?" if event.clock is ClockState.UNSYNCED else ""),
             event.type.value,
-            event.subject,
-            event.operator,
-            json.dumps(event.payload, sort_keys=True)[:60],
+            shown(event.subject),
+            shown(event.operator),
+            shown(_payload_line(event.payload)),
         )
-    console.print(table)
+        for event in events
+    ]
+    headers = ("seq", "time (UTC)", "type", "subject", "operator", "payload")
+    natural = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+    # seq, time and type whole; what is left after the gaps, shared out in that order
+    left = width - sum(natural[:3]) - _GAP * (len(headers) - 1)
+    subject = min(natural[3], max(12, left * 2 // 5))
+    operator = min(natural[4], max(8, (left - subject) // 3), 16)
+    payload = max(7, left - subject - operator)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),  # and the box's blank divider: two spaces
+        pad_edge=False,
+        show_edge=False,
+        caption="? the station clock was not synced: the time may be wrong" if unsynced else None,
+        caption_justify="left",
+    )
+    widths = [*natural[:3], subject, operator, payload]
+    for header, content in zip(headers, widths, strict=True):
+        table.add_column(
+            header,
+            justify="right" if header == "seq" else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            width=content,
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+_GAP = 2  # spaces between columns: one of padding, the box's blank divider
 
 
 @journal_app.command()
@@ -128,7 +177,7 @@ def verify(
             f"{report.blobs} blobs; root {report.root.hex()}"
         )
         return
-    typer.echo(f"BAD at seq {report.first_bad_seq}: {report.problem}")
+    typer.echo(f"BAD at seq {report.first_bad_seq}: {shown(report.problem)}")
     typer.echo(f"({report.events} events before it are intact)")
     raise typer.Exit(1)
 
@@ -191,12 +240,13 @@ def check_proof(
             proven = verify_inclusion_text(text, verifier, origin)
             event = proven.event
             typer.echo(
-                f"ok: seq {event['seq']} ({event['type']}, {event['subject']}) is in "
-                f"{proven.checkpoint.origin} at size {proven.checkpoint.size}"
+                f"ok: seq {shown(event['seq'])} ({shown(event['type'])}, "
+                f"{shown(event['subject'])}) is in "
+                f"{shown(proven.checkpoint.origin)} at size {proven.checkpoint.size}"
             )
             typer.echo(json.dumps(event, sort_keys=True))
     except ProofInvalid as exc:
-        typer.echo(f"INVALID: {exc}")
+        typer.echo(f"INVALID: {shown(exc)}")
         raise typer.Exit(1) from None
 
 

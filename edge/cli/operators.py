@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli.common import err_console, state
+from edge.cli.common import err_console, shown, state
 from edge.operators import (
     OPERATORS_FILE,
     OperatorError,
@@ -105,10 +105,10 @@ def list_operators(ctx: typer.Context) -> None:
         else:
             status = "active"
         table.add_row(
-            operator.operator_id,
-            operator.name,
+            shown(operator.operator_id),
+            shown(operator.name),
             operator.role.value,
-            operator.badge or "",
+            shown(operator.badge or ""),
             status,
             str(operator.failed_attempts),
         )

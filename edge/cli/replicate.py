@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
-from edge.cli.common import err_console, state
+from edge.cli.common import err_console, print_error, shown, state
 from edge.cli.hub import ProfileOption, _load
 from edge.journal import JOURNAL_FILE, Journal, JournalLockedError, JournalReader
 from edge.replication.backlog import backlog
@@ -24,12 +24,6 @@ from edge.replication.token import NoToken
 from stations.profile import HubProfile
 
 console = Console()
-_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
-
-
-def _printable(text: str) -> str:
-    """Text from elsewhere (the upstream's answer, an event) as plain words on a terminal."""
-    return escape(text.translate(_CONTROL))
 
 
 def replicate(
@@ -88,17 +82,19 @@ async def _once(view: JournalView, data_dir: Path, profile: HubProfile) -> int:
             held = await replicator.sync()
         except NoToken as exc:
             replicator.note_off(str(exc))
-            err_console.print(f"[red]error:[/red] {_printable(str(exc))}", highlight=False)
+            print_error(exc)
             return 2
         except UpstreamAway as exc:
             replicator.note_failure("away", str(exc))
             err_console.print(
-                f"[yellow]upstream away:[/yellow] {_printable(str(exc))}; nothing lost, try later"
+                Text.assemble(
+                    ("upstream away:", "yellow"), " ", shown(exc), "; nothing lost, try later"
+                )
             )
             return 1
         except (UpstreamRefused, ReplicationAlarm) as exc:
             replicator.note_failure("alarm", str(exc))
-            err_console.print(f"[red]refused:[/red] {_printable(str(exc))}", highlight=False)
+            err_console.print(Text.assemble(("refused:", "red"), " ", shown(exc)))
             return 2
         finally:
             await client.close()
@@ -127,11 +123,12 @@ def status(ctx: typer.Context) -> None:
     console.print(f"journal: {size} events, signed through {latest.size if latest else 0}")
     console.print(
         f"upstream: holds {memory.upstream_size} (last answer {memory.last_ok_at or 'never'})"
-        + (f", cosigned by {', '.join(c[0] for c in cosigned)}" if cosigned else "")
+        + (f", cosigned by {shown(', '.join(c[0] for c in cosigned))}" if cosigned else ""),
+        markup=False,
     )
     age = f", oldest waiting {figures.oldest_age_s:.0f} s" if figures.oldest_age_s else ""
     console.print(f"backlog: {figures.events} events, {figures.bytes} bytes{age}")
     if memory.last_error:
-        console.print(f"last error: {memory.last_error}", highlight=False)
+        console.print("last error:", shown(memory.last_error), highlight=False)
     if memory.alarm:  # written instead of last_error while it stands
-        console.print(f"[red]ALARM:[/red] {_printable(memory.alarm)}", highlight=False)
+        console.print("[red]ALARM:[/red]", shown(memory.alarm), highlight=False)

@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
-from edge.cli.common import err_console, run_service, state
+from edge.cli.common import err_console, print_error, run_service, shown, state
 from edge.cli.hub import serve_notifying
 from edge.journal.errors import JournalError
 from edge.journal.keys import read_verifier
@@ -69,7 +69,7 @@ def _open(ctx: typer.Context, db: str, name: str | None = None) -> tuple[Upstrea
         home = UpstreamHome.open(folder, name) if name else UpstreamHome.open(folder)
         return home, open_store(db, folder)
     except (HomeError, StoreError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
 
 
@@ -134,7 +134,7 @@ def station_add(
             site, station, verifier.encode()
         )
     except (JournalError, LedgerError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
     finally:
         store.close()
@@ -152,7 +152,7 @@ def station_list(ctx: typer.Context, db: DbOption = "") -> None:
     try:
         for info in Ledger(store, home.cosigner).stations():
             typer.echo(
-                f"{info.site}/{info.station}\tsize {info.size}\tlast contact "
+                f"{shown(info.site)}/{shown(info.station)}\tsize {info.size}\tlast contact "
                 f"{info.last_contact_at or 'never'}"
             )
     finally:
@@ -177,7 +177,7 @@ def manifest_import(
         records = parse_manifest(data, detect_format(file.name, data), Catalogue.load(None))
         changed, tokens = Ledger(store, home.cosigner).import_manifest(site, records)
     except (ManifestError, OSError, LedgerError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
     finally:
         store.close()

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import rfc8785
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,8 +20,10 @@ from pydantic import (
     field_validator,
 )
 
+from edge.characters import check_code
 from edge.journal.clock import ClockState
 from edge.journal.errors import JournalInputError
+from edge.limits import MAX_EVENT_BYTES, MAX_NAME_LENGTH, MAX_PAYLOAD_DEPTH
 
 EVENT_VERSION: Literal[1] = 1
 SHA256_HEX = r"^[0-9a-f]{64}$"
@@ -59,7 +62,10 @@ def format_ts(ts: datetime) -> str:
 
 Sha256Hex = Annotated[str, Field(pattern=SHA256_HEX)]
 UtcTimestamp = Annotated[datetime, PlainSerializer(format_ts, return_type=str)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+# What a new event may name: a subject is often made from a code ("label:..."), so the rule for
+# codes (no control characters but the GS1 separators) holds for both.
+NewName = Annotated[Name, AfterValidator(check_code)]
 
 
 def _find_secret_key(value: Any, path: str = "payload") -> str | None:
@@ -82,6 +88,38 @@ def _find_secret_key(value: Any, path: str = "payload") -> str | None:
     return None
 
 
+def payload_depth(value: Any, limit: int = MAX_PAYLOAD_DEPTH) -> int:
+    """How deep objects and lists nest in `value` (a scalar is 0), counting no further than
+    `limit + 1`; iterative, so any depth costs no recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            inner: Any = item.values()
+        elif isinstance(item, list | tuple):
+            inner = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+        pending.extend((child, depth) for child in inner if isinstance(child, dict | list | tuple))
+    return deepest
+
+
+def check_event_size(data: bytes) -> bytes:
+    """An event's canonical bytes, refused over MAX_EVENT_BYTES: the upstream takes no bigger."""
+    if len(data) > MAX_EVENT_BYTES:
+        raise JournalInputError(
+            f"event is {len(data)} bytes as stored, over the limit of {MAX_EVENT_BYTES}; "
+            "the payload is too large (put large data in a blob and attach it)"
+        )
+    return data
+
+
 _KNOWN_TYPES = frozenset(t.value for t in EventType)
 
 
@@ -92,10 +130,20 @@ class EventDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     type: EventType
-    subject: Name
-    operator: Name
+    subject: NewName
+    operator: NewName
     payload: dict[str, JsonValue] = Field(default_factory=dict)
     attachments: tuple[Sha256Hex, ...] = ()
+
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _not_too_deep(cls, value: object) -> object:
+        # before pydantic's own walk, whose recursion guard answers with a path of every level
+        if payload_depth(value) > MAX_PAYLOAD_DEPTH:  # the payload object itself is level 1
+            raise ValueError(
+                f"nests objects and lists more than {MAX_PAYLOAD_DEPTH} levels deep; flatten it"
+            )
+        return value
 
     @field_validator("type", mode="before")
     @classmethod

@@ -33,6 +33,7 @@ from edge.journal.events import (
     EVENT_VERSION,
     CustodyEvent,
     EventDraft,
+    check_event_size,
     check_station_id,
     event_bytes,
     format_ts,
@@ -538,7 +539,7 @@ class Journal:
             "prev": prev,
         }
         # Every field but the payload is a str, small int, None or list of hex strings.
-        data = event_bytes(body, plain=is_plain(draft.payload))
+        data = check_event_size(event_bytes(body, plain=is_plain(draft.payload)))
         leaf = merkle.leaf_hash(data)
         completed = tree.tree.append(leaf)
         rows.append(

@@ -44,7 +44,12 @@ def _unb64(text: str, what: str) -> bytes:
 
 def inclusion_proof_text(reader: JournalReader, seq: int, size: int | None = None) -> str:
     """A tlog-proof of event `seq` against the checkpoint at `size` (default: latest)."""
+    held = reader.size()
+    if not 1 <= seq <= held:
+        raise merkle.ProofError(f"no event {seq} in this journal: {_range(held)}")
     checkpoint = reader.checkpoint_at(size) if size is not None else reader.latest_checkpoint()
+    if size is not None and size < seq:
+        raise merkle.ProofError(f"seq {seq} is not in the tree of size {size}: give a later --size")
     if checkpoint is None or checkpoint.size < seq:
         signed = checkpoint.size if checkpoint else 0
         raise merkle.ProofError(
@@ -60,6 +65,10 @@ def inclusion_proof_text(reader: JournalReader, seq: int, size: int | None = Non
         *(_b64(h) for h in path),
     ]
     return "\n".join(lines) + "\n\n" + checkpoint.note
+
+
+def _range(size: int) -> str:
+    return f"it holds seq 1 to {size}" if size else "it holds no events yet"
 
 
 def verify_inclusion_text(proof: str, verifier: Verifier, origin: str | None = None) -> ProvenEvent:
@@ -99,9 +108,14 @@ def verify_inclusion_text(proof: str, verifier: Verifier, origin: str | None = N
 def consistency_proof_text(
     reader: JournalReader, old_size: int, new_size: int | None = None
 ) -> str:
+    held = reader.size()
+    for asked in (old_size, new_size):
+        if asked is not None and not 1 <= asked <= held:
+            raise merkle.ProofError(f"no tree of size {asked} in this journal: {_range(held)}")
     old = reader.checkpoint_at(old_size)
     new = reader.checkpoint_at(new_size) if new_size is not None else reader.latest_checkpoint()
-    assert new is not None
+    if new is None:
+        raise merkle.ProofError("the journal has no signed checkpoint yet")
     proof = reader.consistency_proof(old.size, new.size)
     document = {
         "format": CONSISTENCY_FORMAT,

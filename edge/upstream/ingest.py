@@ -29,9 +29,7 @@ from edge.journal.events import (
 )
 from edge.journal.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from edge.journal.reader import event_from_row
-
-MAX_BATCH_EVENTS = 1000
-MAX_EVENT_BYTES = 256 * 1024
+from edge.limits import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_NAME_LENGTH
 
 
 class InvalidBatch(ValueError):
@@ -289,7 +287,6 @@ _TYPES = frozenset(t.value for t in EventType)
 _TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$").fullmatch
 _HEX64 = re.compile(SHA256_HEX).fullmatch
 _EVENT_ID = re.compile(UUID7_TEXT).fullmatch
-_MAX_TEXT = 200
 _RETURN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # what the customer view can ask for
 
 
@@ -326,13 +323,13 @@ def _plain_event(body: bytes) -> dict[str, Any] | None:
         and type(data["type"]) is str
         and data["type"] in _TYPES
         and type(subject) is str
-        and 0 < len(subject) <= _MAX_TEXT
+        and 0 < len(subject) <= MAX_NAME_LENGTH
         and type(operator) is str
-        and 0 < len(operator) <= _MAX_TEXT
+        and 0 < len(operator) <= MAX_NAME_LENGTH
         and type(station) is str
-        and 0 < len(station) <= _MAX_TEXT
+        and 0 < len(station) <= MAX_NAME_LENGTH
         and type(site) is str
-        and 0 < len(site) <= _MAX_TEXT
+        and 0 < len(site) <= MAX_NAME_LENGTH
         and type(ts) is str
         and _TS(ts) is not None
         and _real_time(ts)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from drivers.codes import interpret
+from drivers.codes import CodeError, interpret
 from drivers.scanner import ScanError, ScannerOutput, read_line
 
 GS = "\x1d"
@@ -81,4 +81,8 @@ def test_gs1_parsing_agrees_with_biip(data: str, aim: str) -> None:
     read = aim + data
     if not read.strip(GS + " \t\r\n") or (not aim and GS not in data):
         return  # an empty read is an error; plain data without AIM or GS is not tried as GS1
+    if any(c in data for c in "\t\n\x1f\x85"):  # controls no symbol carries as data
+        with pytest.raises(CodeError, match="control character"):
+            interpret(read.encode())
+        return
     assert interpret(read.encode()).gs1 == _biip_gs1(read), repr(read)
