@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from edge.hub.runtime import ManifestImport
 from edge.hub.serve import hub_app
-from edge.operators import OPERATORS_FILE, Role
+from edge.operators import OPERATORS_FILE, PEPPER_FILE, Role
 from stations.manifest import parse_manifest
 from stations.profile import load_hub_profile
 from stations.workflow import Reading, WeightInput
@@ -785,6 +785,8 @@ def test_a_typed_imei_goes_to_the_bench_of_a_station_that_also_receives(tmp_path
     data_dir = tmp_path / "intake"
     data_dir.mkdir()
     shutil.copyfile(tmp_path / "station" / OPERATORS_FILE, data_dir / OPERATORS_FILE)
+    (data_dir / "keys").mkdir()  # the PIN hashes verify only with their station's pepper
+    shutil.copy(tmp_path / "station" / "keys" / PEPPER_FILE, data_dir / "keys" / PEPPER_FILE)
     app = hub_app(data_dir, load_hub_profile(profile_path), profile_path=profile_path)
     with TestClient(app) as client:
         tokens = {role: sign_in(client, badge) for role, (_, badge) in OPERATORS.items()}
