@@ -422,3 +422,17 @@ def test_old_hashes_are_upgraded_at_sign_in(tmp_path: Path) -> None:
         store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
     (pin_hash,) = sqlite3.connect(path).execute("SELECT pin_hash FROM operators").fetchone()
     assert "m=19456,t=2,p=1" in pin_hash
+
+
+def test_an_ipv6_client_is_counted_by_its_64_prefix(store: OperatorStore) -> None:
+    """A LAN host picks any number of addresses in its /64 (privacy addresses, SLAAC): counted
+    per address, it would never be held back. An IPv4-mapped address is its IPv4 address."""
+    for n in range(3):
+        client = f"fd00:1:2:3::{n + 1:x}"
+        assert refusal(store, "EMP-004217", "482604", client=client).reason == "wrong_pin"
+    assert refusal(store, "EMP-004217", "482604", client="fd00:1:2:3::4").reason == "held_back"
+    assert refusal(store, "EMP-004217", PIN, client="fd00:1:2:3:abcd::9").reason == "held_back"
+    store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client="fd00:1:2:4::1")
+    for _ in range(3):
+        assert refusal(store, "EMP-999999", "482604", client="10.0.0.66").reason == "unknown"
+    assert refusal(store, "EMP-999999", "482604", client="::ffff:10.0.0.66").reason == "held_back"
