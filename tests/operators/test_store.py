@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from argon2.exceptions import VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from edge.operators import (
     PEPPER_FILE,
@@ -267,6 +267,27 @@ def test_unpeppered_hashes_of_earlier_versions_verify_then_get_peppered(tmp_path
         assert flag == 1
         with pytest.raises(VerifyMismatchError):
             PasswordHasher().verify(pin_hash, PIN)
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+
+
+def test_unpeppered_hashes_are_sealed_as_soon_as_the_store_opens(tmp_path: Path) -> None:
+    """After an upgrade, an operator who has not signed in since (an admin seldom at this
+    station) must not be the one whose PIN a copied database gives away offline."""
+    path = tmp_path / "operators.db"
+    with OperatorStore(path) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
+    legacy = PinHasher().hash(PIN)
+    with sqlite3.connect(path) as db:  # what an earlier version stored: argon2id of the bare PIN
+        db.execute("UPDATE operators SET pin_hash = ?, pin_peppered = 0", (legacy,))
+    assert legacy.encode() in file_bytes(tmp_path)
+    with OperatorStore(path) as store:
+        assert legacy.encode() not in file_bytes(tmp_path)  # nowhere: not in the WAL either
+        (stored,) = sqlite3.connect(path).execute("SELECT pin_hash FROM operators").fetchone()
+        with pytest.raises((VerifyMismatchError, InvalidHashError)):
+            PasswordHasher().verify(stored, PIN)
+        assert refusal(store, "op-0042", "482604", by="code").reason == "wrong_pin"
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+    with OperatorStore(path) as store:  # peppered at that sign-in, as before
         store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
 
 
