@@ -71,4 +71,7 @@ def server_config(app: FastAPI, host: str, port: int, log_level: str = "warning"
         ws_per_message_deflate=False,
         ws_max_size=MAX_JSON_BODY_BYTES,
         ws_max_queue=4,
+        # No proxy stands in front of the hub: a client is its peer address, never what an
+        # X-Forwarded-For from a local process says (sign-in backoff is counted per address).
+        proxy_headers=False,
     )
