@@ -28,3 +28,16 @@ def hosted_slots(
         if slot.enabled:
             hosted[kind_for(slot, kinds).process].append(slot.id)
     return {process: tuple(slots) for process, slots in hosted.items()}
+
+
+def slot_publishes(
+    profile: StationProfile, kinds: dict[str, DriverKind] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The readings each hosted slot may publish, as its kind declares (`DriverKind.publishes`);
+    a process's own `proc-…` slot publishes only its status. With `hosted_slots`, the ACL."""
+    kinds = kinds if kinds is not None else driver_kinds()
+    publishes: dict[str, tuple[str, ...]] = {RESERVED_PREFIX + process: () for process in PROCESSES}
+    for slot in profile.devices:
+        if slot.enabled:
+            publishes[slot.id] = tuple(kind_for(slot, kinds).publishes)
+    return publishes

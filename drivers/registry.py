@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 
 from drivers.profile import DeviceSlot
 from drivers.publisher import DevicePublisher
+from edge.bus.topics import READING_KINDS, ReadingKind
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "edge.drivers"
@@ -31,6 +32,10 @@ class DriverKind:
     process: ProcessName  # which process hosts it: the light ones share `edge drivers`
     build: Callable[[DeviceSlot, DevicePublisher], RunningDevice]
     summary: str = ""
+    # The readings its devices publish (besides their status and command replies): the broker
+    # lets its process write only these topics of its slots. A third-party kind that says
+    # nothing may write any.
+    publishes: tuple[ReadingKind, ...] = READING_KINDS
 
 
 class UnknownDriverError(LookupError):

@@ -37,6 +37,14 @@ TEST_HOSTED: dict[str, tuple[str, ...]] = {
     ),
     "camera": ("proc-camera", "dock-camera"),
 }
+# What a slot may publish besides its status and replies, where the tests hold it to its kind
+# (`drivers.hosting.slot_publishes`); the other slots may publish any topic of their own.
+TEST_PUBLISHES: dict[str, tuple[str, ...]] = {
+    "proc-drivers": (),
+    "proc-camera": (),
+    "dock-camera": ("scan", "photo"),
+    "dock-scale": ("weight",),
+}
 
 
 def _have_mosquitto() -> bool:
@@ -84,7 +92,12 @@ def broker(tmp_path: Path) -> Iterator[RunningBroker]:
         pytest.skip("needs the Debian package mosquitto (make test installs it)")
     credentials = {user: secrets.token_urlsafe(16) for user in CLIENT_USERS}
     process = private_broker(
-        tmp_path, site=SITE, station=STATION, hosted=TEST_HOSTED, credentials=credentials
+        tmp_path,
+        site=SITE,
+        station=STATION,
+        hosted=TEST_HOSTED,
+        publishes=TEST_PUBLISHES,
+        credentials=credentials,
     )
     process.start()
     try:

@@ -117,4 +117,10 @@ def build(slot: DeviceSlot, publisher: DevicePublisher) -> CameraDevice:
         raise ProfileError(f"device {slot.id!r}: {exc}") from None
 
 
-KIND = DriverKind("camera", "camera", build, "camera: QR, Data Matrix, GS1, linear codes; photos")
+KIND = DriverKind(
+    "camera",
+    "camera",
+    build,
+    "camera: QR, Data Matrix, GS1, linear codes; photos",
+    publishes=("scan", "photo"),
+)

@@ -101,4 +101,10 @@ def build(slot: DeviceSlot, publisher: DevicePublisher) -> CradleDevice:
     return CradleDevice(slot_options(CradleProfile, slot, kind=slot.kind), publisher)
 
 
-KIND = DriverKind("cradle", "drivers", build, "phone diagnostic cradle (adb, libimobiledevice)")
+KIND = DriverKind(
+    "cradle",
+    "drivers",
+    build,
+    "phone diagnostic cradle (adb, libimobiledevice)",
+    publishes=("diag",),
+)

@@ -153,4 +153,10 @@ def build(slot: DeviceSlot, publisher: DevicePublisher) -> ScaleDevice:
     )
 
 
-KIND = DriverKind("scale", "drivers", build, "serial scales (MT-SICS, Toledo 8217, continuous)")
+KIND = DriverKind(
+    "scale",
+    "drivers",
+    build,
+    "serial scales (MT-SICS, Toledo 8217, continuous)",
+    publishes=("weight",),
+)

@@ -96,4 +96,10 @@ def build(slot: DeviceSlot, publisher: DevicePublisher) -> ScannerDevice:
     return ScannerDevice(slot, publisher)
 
 
-KIND = DriverKind("scanner", "drivers", build, "barcode scanners (keyboard wedge, serial)")
+KIND = DriverKind(
+    "scanner",
+    "drivers",
+    build,
+    "barcode scanners (keyboard wedge, serial)",
+    publishes=("scan",),
+)

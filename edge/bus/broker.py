@@ -21,7 +21,7 @@ from pathlib import Path
 
 from edge.bus.persistence_lock import PersistenceHeld, hold_persistence, name_holder
 from edge.bus.tied_child import popen_tied
-from edge.bus.topics import check_device_id
+from edge.bus.topics import READING_KINDS, check_device_id
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ SCREEN_USER = "screen"
 CLIENT_USERS = (*SESSION_USERS, SCREEN_USER)
 CLIENT_ID_PREFIX = "edge-"  # Mosquitto's clientid_prefixes: every client id must start so
 DEVICE_PROCESSES = ("drivers", "camera")  # the users that publish for the device slots they host
+PROCESS_SLOT_PREFIX = "proc-"  # drivers.host.RESERVED_PREFIX: a process's own status slot
 CREDENTIALS_FILE = "mqtt-credentials.json"
 
 ACL_HEADER = """\
@@ -133,8 +134,16 @@ connection_messages true
 """
 
 
-def render_acl(site: str, station: str, hosted: Mapping[str, Sequence[str]]) -> str:
-    """The ACL: `hosted` names, for `drivers` and `camera`, the device slots each publishes."""
+def render_acl(
+    site: str,
+    station: str,
+    hosted: Mapping[str, Sequence[str]],
+    publishes: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The ACL: `hosted` names, for `drivers` and `camera`, the device slots each publishes;
+    `publishes` the readings a slot may publish besides its status and command replies
+    (`drivers.hosting.slot_publishes`), so a camera cannot weigh; a slot it does not name may
+    publish any topic of its own."""
     unknown = set(hosted) - set(DEVICE_PROCESSES)
     if unknown:
         raise BrokerError(f"no MQTT user hosts devices under the name(s) {sorted(unknown)}")
@@ -144,11 +153,25 @@ def render_acl(site: str, station: str, hosted: Mapping[str, Sequence[str]]) -> 
         lines.append(f"user {process}")
         for device_id in sorted(set(hosted.get(process, ()))):
             check_device_id(device_id)  # never a wildcard, a separator or a line break
-            lines.append(f"topic write {root}/dev/{device_id}/+")
+            readings = None if publishes is None else publishes.get(device_id)
+            if readings is None:
+                lines.append(f"topic write {root}/dev/{device_id}/+")
+            else:
+                for leaf in _leaves(device_id, readings):
+                    lines.append(f"topic write {root}/dev/{device_id}/{leaf}")
             lines.append(f"topic read {root}/cmd/{device_id}/+")
         lines.append("")
     lines += [f"user {SCREEN_USER}", f"topic read {root}/#", ""]
     return "\n".join(lines)
+
+
+def _leaves(device_id: str, readings: Sequence[str]) -> list[str]:
+    if device_id.startswith(PROCESS_SLOT_PREFIX):
+        return ["status"]  # a process's own slot: its status, nothing that becomes custody
+    unknown = set(readings) - set(READING_KINDS)
+    if unknown:
+        raise BrokerError(f"device {device_id!r}: no reading kind(s) {sorted(unknown)}")
+    return ["status", *sorted(set(readings) | {"reply"})]
 
 
 def load_or_create_credentials(keys_dir: Path) -> dict[str, str]:
@@ -202,9 +225,11 @@ def write_broker_files(
     hosted: Mapping[str, Sequence[str]],
     credentials: dict[str, str],
     run_as: str | None = None,
+    publishes: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """Config, ACL (from `hosted`: device slots per process) and the two password files."""
-    acl = render_acl(site, station, hosted)
+    """Config, ACL (from `hosted`: device slots per process, and `publishes`: the readings of
+    each) and the two password files."""
+    acl = render_acl(site, station, hosted, publishes)
     layout.config_dir.mkdir(parents=True, exist_ok=True)
     layout.data_dir.mkdir(parents=True, exist_ok=True)
     layout.conf.write_text(render_config(layout, run_as=run_as))
@@ -228,6 +253,7 @@ def private_broker(
     hosted: Mapping[str, Sequence[str]],
     credentials: dict[str, str],
     port: int | None = None,
+    publishes: Mapping[str, Sequence[str]] | None = None,
 ) -> PrivateBroker:
     """A broker on the station's own config with everything in `folder` (config, persistence,
     log), not yet started: what tests, the demo and the benchmarks run."""
@@ -243,6 +269,7 @@ def private_broker(
         site=site,
         station=station,
         hosted=hosted,
+        publishes=publishes,
         credentials=credentials,
         run_as="root" if os.geteuid() == 0 else None,  # root: do not drop to `mosquitto`
     )

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from drivers.host import DriverHost
-from drivers.hosting import hosted_slots
+from drivers.hosting import hosted_slots, slot_publishes
 from drivers.profile import ProfileError, StationProfile, load_profile
 from drivers.registry import ProcessName, UnknownDriverError
 from edge.bus.broker import (
@@ -68,6 +68,7 @@ def setup(
             site=station.site,
             station=station.station,
             hosted=hosted,
+            publishes=slot_publishes(station),
             credentials=credentials,
             run_as=run_as,
         )

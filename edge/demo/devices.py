@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from drivers.host import DriverHost
-from drivers.hosting import hosted_slots
+from drivers.hosting import hosted_slots, slot_publishes
 from drivers.profile import parse_profile
 from drivers.registry import ProcessName
 from drivers.sim.camera import dock_session, write_image_folder
@@ -164,6 +164,7 @@ class DemoStation:
             site=self.site,
             station=self.station,
             hosted=hosted_slots(profile),
+            publishes=slot_publishes(profile),
             credentials=credentials,
             port=port,
         )

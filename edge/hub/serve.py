@@ -14,6 +14,7 @@ from edge.api.services import HubServices
 from edge.bus.client import BusConfig
 from edge.hub.bus_bridge import HubBus
 from edge.hub.runtime import Hub
+from edge.limits import MAX_JSON_BODY_BYTES
 from edge.operators import OPERATORS_FILE, OperatorStore
 from edge.replication.service import ReplicationService
 from stations.profile import HubProfile
@@ -59,7 +60,8 @@ def hub_app(
 def server_config(app: FastAPI, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
     """How the hub's API is served. No per-message deflate on the live stream: its messages are
     small JSON on a LAN, and compressing each one costs both ends CPU (a Pi, a handheld) and
-    latency for nothing."""
+    latency for nothing. A stream message is a request body too: held to the JSON body cap, with
+    few queued, before the hello's token is checked (uvicorn's default: 16 MiB, 32 queued)."""
     return uvicorn.Config(
         app,
         host=host,
@@ -67,4 +69,9 @@ def server_config(app: FastAPI, host: str, port: int, log_level: str = "warning"
         log_level=log_level,
         access_log=False,  # requests carry tokens in headers only, but keep logs lean on a Pi
         ws_per_message_deflate=False,
+        ws_max_size=MAX_JSON_BODY_BYTES,
+        ws_max_queue=4,
+        # No proxy stands in front of the hub: a client is its peer address, never what an
+        # X-Forwarded-For from a local process says (sign-in backoff is counted per address).
+        proxy_headers=False,
     )

@@ -1,12 +1,14 @@
 """Failed sign-in counts in `operators.db`: per (client address, credential) and per address.
 
 The SQL behind `SignInBackoff`; the caller holds the connection's transaction. A credential is
-kept only as the SHA-256 of `method:text`, never as typed.
+kept only as the SHA-256 of `method:text`, never as typed. An address is counted as
+`address_key` has it: an IPv6 host picks any address in its /64 at will, so it is its /64.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -22,12 +24,27 @@ def credential_hash(by: str, credential: str) -> str:
     return hashlib.sha256(f"{by}:{credential}".encode()).hexdigest()
 
 
+def address_key(client: str) -> str:
+    """Who a failure is counted against: an IPv6 address's /64 (one host can take any address
+    in it), an IPv4-mapped one as its IPv4 address; anything else (a name) as given."""
+    try:
+        address = ipaddress.ip_address(client.split("%", 1)[0])
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def _ts(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def held_until(conn: sqlite3.Connection, client: str, key: str, now: datetime) -> datetime | None:
     """The latest time this pair or this address is held back until, if after `now`."""
+    client = address_key(client)
     rows = conn.execute(
         "SELECT held_until FROM sign_in_failures WHERE client = ? AND "
         "credential_sha256 IN (?, ?) AND held_until > ?",
@@ -40,6 +57,7 @@ def record_failure(
     conn: sqlite3.Connection, client: str, key: str, now: datetime, backoff: SignInBackoff
 ) -> datetime | None:
     """Count one failure for the pair and the address; until when they are now held back."""
+    client = address_key(client)
     conn.execute(
         "DELETE FROM sign_in_failures WHERE last_failed_at < ?", (_ts(now - backoff.forget_after),)
     )
@@ -74,6 +92,7 @@ def record_failure(
 
 def clear_address(conn: sqlite3.Connection, client: str, key: str) -> None:
     """After a correct PIN: this pair's count and the address's."""
+    client = address_key(client)
     conn.execute(
         "DELETE FROM sign_in_failures WHERE client = ? AND credential_sha256 IN (?, ?)",
         (client, key, ANY_CREDENTIAL),

@@ -6,11 +6,14 @@ shift start on a small board (about 25 ms per check on an x86 dev machine; not y
 A PIN has few possible values, so a hash alone falls to trying them all; the pepper (a random key
 in the station's `keys/` folder, never in `operators.db`) goes into every hash, so a copied
 database is worth nothing without the keys folder too. Hashes made before the pepper verify
-against the bare PIN and are replaced at the next successful sign-in.
+against the bare PIN and are replaced at the next successful sign-in; until then they are kept
+sealed (AES-GCM under a key derived from the pepper, `seal_legacy`), so an operator who has not
+signed in since the upgrade is not the one whose PIN a copied database gives away.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -19,6 +22,8 @@ import secrets
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,29 @@ log = logging.getLogger(__name__)
 def peppered(pin: str, pepper: bytes) -> str:
     """What argon2 is given for a PIN: HMAC-SHA256 keyed with the pepper, hex."""
     return hmac.new(pepper, pin.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+SEALED_PREFIX = "$edge-sealed$"  # a hash of an earlier version, sealed with the pepper
+
+
+def _seal_key(pepper: bytes) -> AESGCM:
+    return AESGCM(hmac.new(pepper, b"edge: sealed legacy PIN hash", hashlib.sha256).digest())
+
+
+def seal_legacy(pin_hash: str, pepper: bytes) -> str:
+    """An unpeppered hash of an earlier version, unreadable without the pepper."""
+    nonce = secrets.token_bytes(12)
+    sealed = _seal_key(pepper).encrypt(nonce, pin_hash.encode(), SEALED_PREFIX.encode())
+    return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def open_legacy(stored: str, pepper: bytes) -> str | None:
+    """The hash `seal_legacy` sealed; None if it was sealed with another pepper (or is garbled)."""
+    try:
+        raw = base64.urlsafe_b64decode(stored.removeprefix(SEALED_PREFIX))
+        return _seal_key(pepper).decrypt(raw[:12], raw[12:], SEALED_PREFIX.encode()).decode()
+    except (ValueError, InvalidTag):
+        return None
 
 
 class PinHasher:

@@ -44,7 +44,7 @@ from edge.operators.models import (
 )
 from edge.operators.pepper import load_or_create_pepper
 from edge.operators.pin_policy import check_pin_policy
-from edge.operators.pins import PinHasher
+from edge.operators.pins import SEALED_PREFIX, PinHasher, open_legacy, seal_legacy
 from edge.operators.roles import Role
 
 log = logging.getLogger(__name__)
@@ -185,12 +185,35 @@ class OperatorStore:
             self._pepper, created = load_or_create_pepper(keys_dir or path.parent / KEYS_DIR)
             if created:
                 self._warn_of_lost_pepper()
+            self._seal_legacy_hashes()
         except (sqlite3.Error, OSError) as exc:
             raise OperatorStoreError(f"operators database {path} cannot be opened: {exc}") from exc
 
+    def _seal_legacy_hashes(self) -> None:
+        """Hashes of the bare PIN (before the pepper) are sealed with the pepper at once, not
+        left readable until each person next signs in; the old bytes are overwritten
+        (secure_delete) and the WAL emptied, so no copy of the file holds them."""
+        rows = self._conn.execute(
+            "SELECT operator_id, pin_hash FROM operators WHERE pin_peppered = 0 "
+            "AND pin_hash NOT LIKE ?",
+            (SEALED_PREFIX + "%",),
+        ).fetchall()
+        if not rows:
+            return
+        self._conn.execute("PRAGMA secure_delete = ON")
+        with self._write() as conn:
+            for row in rows:
+                conn.execute(
+                    "UPDATE operators SET pin_hash = ? WHERE operator_id = ?",
+                    (seal_legacy(row["pin_hash"], self._pepper), row["operator_id"]),
+                )
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        log.info("sealed PIN hashes of an earlier version with the pepper operators=%d", len(rows))
+
     def _warn_of_lost_pepper(self) -> None:
         (lost,) = self._conn.execute(
-            "SELECT count(*) FROM operators WHERE pin_peppered = 1"
+            "SELECT count(*) FROM operators WHERE pin_peppered = 1 OR pin_hash LIKE ?",
+            (SEALED_PREFIX + "%",),
         ).fetchone()
         if lost:
             log.error(
@@ -446,7 +469,10 @@ class OperatorStore:
                 matches = False
             else:
                 pepper = self._pepper if row["pin_peppered"] else None
-                matches = self.hasher.verify(row["pin_hash"], pin, pepper)
+                stored = row["pin_hash"]
+                if pepper is None and stored.startswith(SEALED_PREFIX):
+                    stored = open_legacy(stored, self._pepper) or ""
+                matches = self.hasher.verify(stored, pin, pepper)
             if not matches:
                 self._refuse(client, by, key, operator_id, station, now)
             assert row is not None and operator_id is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.hosting import hosted_slots
+from drivers.hosting import hosted_slots, slot_publishes
 from drivers.profile import load_profile
 from edge.bus.broker import (
     PRODUCTION,
@@ -44,7 +44,7 @@ def test_committed_mosquitto_files_match_the_renderer() -> None:
     assert "use_username_as_clientid true" in conf and "clientid_prefixes edge-" in conf
     dock = load_profile(ROOT / "stations/profiles/dock.toml")
     example = (ROOT / "systemd/mosquitto/acl.dock-example").read_text()
-    assert example == render_acl(dock.site, dock.station, hosted_slots(dock))
+    assert example == render_acl(dock.site, dock.station, hosted_slots(dock), slot_publishes(dock))
 
 
 def test_acl_scopes_every_client_to_its_own_station() -> None:
@@ -61,21 +61,24 @@ def test_acl_scopes_every_client_to_its_own_station() -> None:
 
 def test_acl_lets_each_process_write_only_the_slots_it_hosts() -> None:
     dock = load_profile(ROOT / "stations/profiles/dock.toml")
-    blocks = acl_blocks(render_acl(dock.site, dock.station, hosted_slots(dock)))
+    acl = render_acl(dock.site, dock.station, hosted_slots(dock), slot_publishes(dock))
+    blocks = acl_blocks(acl)
     root = "edge/ams-1/dock-1"
+
+    def slot(device: str, *leaves: str) -> list[str]:
+        writes = [f"topic write {root}/dev/{device}/{leaf}" for leaf in leaves]
+        return [*writes, f"topic read {root}/cmd/{device}/+"]
+
+    # each slot only what its kind publishes: the camera's credential cannot weigh or identify
+    # a phone through its own slot, nor custody through the process's status slot
     assert blocks["drivers"] == [
-        f"topic write {root}/dev/dock-scale/+",
-        f"topic read {root}/cmd/dock-scale/+",
-        f"topic write {root}/dev/dock-scanner/+",
-        f"topic read {root}/cmd/dock-scanner/+",
-        f"topic write {root}/dev/proc-drivers/+",
-        f"topic read {root}/cmd/proc-drivers/+",
+        *slot("dock-scale", "status", "reply", "weight"),
+        *slot("dock-scanner", "status", "reply", "scan"),
+        *slot("proc-drivers", "status"),
     ]
     assert blocks["camera"] == [
-        f"topic write {root}/dev/dock-camera/+",
-        f"topic read {root}/cmd/dock-camera/+",
-        f"topic write {root}/dev/proc-camera/+",
-        f"topic read {root}/cmd/proc-camera/+",
+        *slot("dock-camera", "status", "photo", "reply", "scan"),
+        *slot("proc-camera", "status"),
     ]
     assert blocks["screen"] == [f"topic read {root}/#"]
 
@@ -129,8 +132,9 @@ def test_bus_setup_writes_a_broker_that_mosquitto_accepts(
     assert not any(password in passwd for password in credentials.values())
     assert "screen:" not in (config_dir / "passwd").read_text()  # screens: their own listener
     acl = acl_blocks((config_dir / "acl").read_text())
-    assert "topic write edge/ams-1/dock-1/dev/dock-scale/+" in acl["drivers"]
-    assert "topic write edge/ams-1/dock-1/dev/dock-camera/+" in acl["camera"]
+    assert "topic write edge/ams-1/dock-1/dev/dock-scale/weight" in acl["drivers"]
+    assert "topic write edge/ams-1/dock-1/dev/dock-camera/photo" in acl["camera"]
+    assert not any(line.endswith("/+") for line in acl["drivers"] if "write" in line)
     assert not any("dock-camera" in line for line in acl["drivers"])
     # Mosquitto itself parses the config (test mode: -t is not in 2.0; start and stop instead).
     conf = (config_dir / "edge.conf").read_text()

@@ -286,6 +286,12 @@ def test_each_process_writes_only_the_slots_it_hosts(broker: RunningBroker) -> N
         ("drivers", topics.device_status("dock-camera"), forged_status(), True),
         ("drivers", topics.reading("dock-camera", "photo"), forged_photo(), False),
         ("drivers", topics.reading("proc-camera", "status"), forged_status(), True),
+        # a process's own slots carry only what their kind publishes
+        ("camera", topics.reading("dock-camera", "weight"), forged_weight(), False),
+        ("camera", topics.reading("proc-camera", "weight"), forged_weight(), False),
+        ("camera", topics.reading("proc-camera", "scan"), scan("FORGED-PROC"), False),
+        ("drivers", topics.reading("dock-scale", "scan"), scan("FORGED-SCALE"), False),
+        ("drivers", topics.reading("proc-drivers", "diag"), b"{}", False),
     ]
 
     async def scenario() -> None:

@@ -99,7 +99,8 @@ def test_a_driver_building_a_scan_no_entry_takes_gets_a_status_saying_why(
     async def scenario() -> None:
         hub = Hub(broker)
         await hub.start()
-        bus = BusClient(broker.config("drivers"), broker.topics, Outbox(tmp_path / "outbox.sqlite"))
+        # the camera's slot, with the camera process's credential (the broker's ACL)
+        bus = BusClient(broker.config("camera"), broker.topics, Outbox(tmp_path / "outbox.sqlite"))
         bus.start()
         assert await bus.wait_connected(10)
         publisher = DevicePublisher(bus, "dock-camera", "camera")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from argon2.exceptions import VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from edge.operators import (
     PEPPER_FILE,
@@ -270,6 +270,27 @@ def test_unpeppered_hashes_of_earlier_versions_verify_then_get_peppered(tmp_path
         store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
 
 
+def test_unpeppered_hashes_are_sealed_as_soon_as_the_store_opens(tmp_path: Path) -> None:
+    """After an upgrade, an operator who has not signed in since (an admin seldom at this
+    station) must not be the one whose PIN a copied database gives away offline."""
+    path = tmp_path / "operators.db"
+    with OperatorStore(path) as store:
+        store.add_operator("op-0042", "Sam", Role.OPERATOR, PIN, now=NOW)
+    legacy = PinHasher().hash(PIN)
+    with sqlite3.connect(path) as db:  # what an earlier version stored: argon2id of the bare PIN
+        db.execute("UPDATE operators SET pin_hash = ?, pin_peppered = 0", (legacy,))
+    assert legacy.encode() in file_bytes(tmp_path)
+    with OperatorStore(path) as store:
+        assert legacy.encode() not in file_bytes(tmp_path)  # nowhere: not in the WAL either
+        (stored,) = sqlite3.connect(path).execute("SELECT pin_hash FROM operators").fetchone()
+        with pytest.raises((VerifyMismatchError, InvalidHashError)):
+            PasswordHasher().verify(stored, PIN)
+        assert refusal(store, "op-0042", "482604", by="code").reason == "wrong_pin"
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+    with OperatorStore(path) as store:  # peppered at that sign-in, as before
+        store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
+
+
 def test_a_lost_pepper_is_logged_and_a_new_pin_works(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -422,3 +443,17 @@ def test_old_hashes_are_upgraded_at_sign_in(tmp_path: Path) -> None:
         store.sign_in("op-0042", PIN, station="dock-1", now=NOW, by="code", client=HANDHELD)
     (pin_hash,) = sqlite3.connect(path).execute("SELECT pin_hash FROM operators").fetchone()
     assert "m=19456,t=2,p=1" in pin_hash
+
+
+def test_an_ipv6_client_is_counted_by_its_64_prefix(store: OperatorStore) -> None:
+    """A LAN host picks any number of addresses in its /64 (privacy addresses, SLAAC): counted
+    per address, it would never be held back. An IPv4-mapped address is its IPv4 address."""
+    for n in range(3):
+        client = f"fd00:1:2:3::{n + 1:x}"
+        assert refusal(store, "EMP-004217", "482604", client=client).reason == "wrong_pin"
+    assert refusal(store, "EMP-004217", "482604", client="fd00:1:2:3::4").reason == "held_back"
+    assert refusal(store, "EMP-004217", PIN, client="fd00:1:2:3:abcd::9").reason == "held_back"
+    store.sign_in("EMP-004217", PIN, station="dock-1", now=NOW, by="badge", client="fd00:1:2:4::1")
+    for _ in range(3):
+        assert refusal(store, "EMP-999999", "482604", client="10.0.0.66").reason == "unknown"
+    assert refusal(store, "EMP-999999", "482604", client="::ffff:10.0.0.66").reason == "held_back"
