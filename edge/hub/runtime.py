@@ -13,9 +13,10 @@ import base64
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -299,10 +300,14 @@ class Hub:
     def signed_out(self, operator_id: str) -> None:
         """A session of this operator was signed out (from an API thread): they stop attending
         unless another session of theirs is open here, and the sign-out is journalled."""
-        still = self.live_session is not None and self.live_session(operator_id) is not None
+        other = self.live_session(operator_id) if self.live_session is not None else None
+        still = other is not None
         attendant = self.attendance.get(operator_id)
-        if not still:
+        if other is None:
             self.attendance.leave(operator_id)
+        elif attendant is not None:
+            # They attend on as long as the session still open does, not the one that ended.
+            self.attendance.attend(replace(attendant, expires_at=other.expires_at))
         item = SignOut(
             operator_id,
             "signed_out",
@@ -318,14 +323,21 @@ class Hub:
     # -- the workflow thread --
 
     def _run(self) -> None:
+        swept = time.monotonic()
         while True:
             try:
                 job = self._queue.get(timeout=self.session_sweep_s)
             except queue.Empty:
+                job = None
+            # Every sweep interval, busy or idle: a station whose readings never pause must
+            # still notice a session ended elsewhere (revoked, operator disabled).
+            if time.monotonic() - swept >= self.session_sweep_s:
+                swept = time.monotonic()
                 try:
                     self._end_sessions(self.now(), check_live=True)
                 except Exception:
                     log.exception("ending sessions failed")
+            if job is None:
                 continue
             if job is _STOP:
                 return

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from edge.hub.state import HubState
+from edge.journal.clock import ClockState
 from edge.journal.events import CustodyEvent, EventType
 from stations.routing import decide_route
 from stations.workflow import RouteInput, WorkflowRefused
@@ -28,7 +29,7 @@ def _event(seq: int, type_: EventType, subject: str, operator: str, **payload: A
         station="bench-1",
         site="ams-1",
         ts=datetime(2026, 12, 7, 12, 0, seq, tzinfo=UTC),
-        clock="synced",
+        clock=ClockState.SYNCED,
         payload=payload,
         attachments=(),
         prev=None,
