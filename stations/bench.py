@@ -145,6 +145,25 @@ def decide_diag(
     elif claimed is None and waiting is not None:
         unit_id = waiting.unit_id
         linked = lookup.return_by_id(waiting.return_id) if waiting.return_id else None
+    elif (back := _same_phone_again(current, diag)) is not None:
+        unit_id = back.unit_id
+        linked = lookup.return_by_id(back.return_id) if back.return_id else None
+        out.add(
+            EventType.DEVICE_IDENTIFIED,
+            unit_id,
+            diag.operator,
+            {
+                "imei": None,
+                "source": "cradle",
+                "reading": diag.reading.as_payload(),
+                "serial": back.serial,
+                "platform": diag.platform,
+                "again": True,
+                "return_id": back.return_id,
+                "link": None,
+            },
+        )
+        out.message = f"Unit {unit_id} (serial {back.serial}) is back in the cradle."
     else:
         unit_id, linked = _unidentified(state, diag, claimed, lookup, new_unit_id, catalogue, out)
     unit = lookup.unit(unit_id)
@@ -194,6 +213,17 @@ def decide_diag(
 def _awaits_cradle(unit: UnitView) -> bool:
     """Identified (by a scan) and not yet read by the cradle, and not finished."""
     return "cradle" not in unit.sources and unit.platform is None and not is_finished(unit)
+
+
+def _same_phone_again(current: UnitView | None, diag: DiagInput) -> UnitView | None:
+    """The unit open at the bench, when this reading without a valid IMEI is its phone back in
+    the cradle (a loose cable, docked again): no IMEI of its own, the same serial, not
+    finished. A unit with an IMEI is found by it (`_identify`), never by its serial."""
+    if current is None or current.imei is not None or is_finished(current):
+        return None
+    if not diag.serial or not current.serial or "cradle" not in current.sources:
+        return None
+    return current if bounded(diag.serial) == current.serial else None
 
 
 def _claimed_imei(fields: dict[str, Any]) -> str | None:

@@ -111,3 +111,28 @@ def test_a_finished_unit_s_reading_is_kept_not_applied() -> None:
     assert "routed to refurbish, in BIN-A-01" in message
     assert "/api/v1/units/U-PREVIOUS/reopen" in message
     assert out.events[1].payload["evidence"]["serial"] == "NEWPHONE01"
+
+
+@pytest.mark.parametrize("bad", [None, "352911098765434"])
+def test_the_same_phone_without_a_valid_imei_docked_again_is_the_same_unit(
+    bad: str | None,
+) -> None:
+    """A loose cable: the phone without an IMEI (Android 10+, or a bad one) drops off the
+    cradle and comes back, and the driver reads it again. Same serial, on the unit open at the
+    bench: the same unit, not a second unit with a second `imei_invalid` exception for a
+    supervisor to resolve."""
+    first = unit_view(
+        "U-FIRST",
+        serial="NEWPHONE01",
+        platform="android",
+        status="identified",
+        sources=("cradle",),
+    )
+    lookup = FakeLookup(units={first.unit_id: first})
+    out = decide(diag(bad), lookup, current=first.unit_id)
+    assert {e.subject for e in out.events} == {"U-FIRST"}
+    assert EventType.EXCEPTION_RAISED not in [e.type for e in out.events]
+    assert out.events[-1].type is EventType.DIAGNOSTICS_RECORDED
+    # another phone (another serial) is still a unit of its own
+    other = DiagInput(**{**diag(bad).__dict__, "serial": "OTHERPHONE"})
+    assert {e.subject for e in decide(other, lookup, current=first.unit_id).events} == {"U-NEW"}
