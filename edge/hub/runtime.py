@@ -45,8 +45,12 @@ from stations.profile import HubProfile
 from stations.station import StationState, StationWorkflows
 from stations.workflow import (
     DeviceCommand,
+    DiagInput,
     Outcome,
+    PhotoInput,
     Reading,
+    ScanInput,
+    WeightInput,
     WorkflowInput,
     WorkflowRefused,
 )
@@ -355,6 +359,18 @@ class Hub:
                 self.inputs_handled += 1
                 job.future.set_result(result)
 
+    def _credit_now(self, item: HubInput) -> HubInput:
+        """A device reading credited (on the bus side) to someone who has left since, by the
+        time it is journalled: credited to who attends its slot now, never after the journal's
+        `operator.signed_out` for them."""
+        if (
+            isinstance(item, ScanInput | WeightInput | PhotoInput | DiagInput)
+            and self.attendance.has_left(item.operator)
+            and any(slot.id == item.reading.device_id for slot in self.profile.station.devices)
+        ):
+            return replace(item, operator=self.operator_for_readings(item.reading.device_id))
+        return item
+
     def _end_sessions(self, now: datetime, *, check_live: bool = False) -> None:
         """Journal `operator.signed_out` for sessions that ran out (and, with `check_live`,
         that were ended elsewhere: revoked, operator disabled); they stop attending."""
@@ -403,6 +419,7 @@ class Hub:
     def _handle(self, item: HubInput) -> Result:
         now = self.now()
         self._end_sessions(now)
+        item = self._credit_now(item)
         attendant: Attendant | None = None
         reading = getattr(item, "reading", None)
         if isinstance(reading, Reading) and reading.seq is not None and reading.digest:

@@ -313,3 +313,30 @@ def test_a_session_ended_elsewhere_stops_attending_on_a_busy_station_too(tmp_pat
     running(hub, body)
     [ended] = [e for e in journal(hub) if e["type"] == "operator.signed_out"]
     assert ended["payload"]["reason"] == "session_ended"
+
+
+def test_a_reading_queued_while_its_person_s_session_ran_out_is_not_credited_to_them(
+    tmp_path: Path,
+) -> None:
+    """Item 12: the bus side credits a scan to Olga a moment before her session runs out; by
+    the time the hub takes it she has been journalled as signed out. The reading is credited
+    to who attends the slot when it is journalled (Tom, also at the dock), never to a
+    person the journal already says has left."""
+    clock = Clock()
+    hub = make_hub(tmp_path, clock=clock)
+
+    async def body() -> None:
+        await load_manifest(hub)
+        await hub.handle(signing_in("tom", "operator", hours=8))
+        await hub.handle(signing_in("olga", "operator", hours=2))  # the latest: the dock's
+        queued = ScanInput(LABEL, "code128", Reading("dock-scanner", 1, "s1"), "olga")
+        assert hub.operator_for_readings("dock-scanner") == queued.operator
+        clock.now = START + timedelta(hours=2, seconds=1)  # ran out while it waited
+        await hub.handle(queued)
+
+    running(hub, body)
+    events = journal(hub)
+    [left] = [e["seq"] for e in events if e["type"] == "operator.signed_out"]
+    assert [e for e in events if e["seq"] > left and e["operator"] == "olga"] == []
+    [scanned] = [e for e in events if e["type"] == "label.scanned"]
+    assert scanned["operator"] == "tom"
