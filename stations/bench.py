@@ -190,7 +190,7 @@ def decide_diag(
             "serial": None if diag.serial is None else bounded(diag.serial),
             "manufacturer": fact(diag.fields, "manufacturer"),
             "make": _read_make(read),
-            "model": read.model if read else None,
+            "model": _read_model(read),
             "model_code": read.code if read else None,
             "battery_health": battery_percent(diag.battery_health),
             "battery_text": diag.battery_health,
@@ -239,6 +239,14 @@ def _read_make(read: ReadDevice | None) -> str | None:
     if read is None:
         return None
     return read.make or "unknown"
+
+
+def _read_model(read: ReadDevice | None) -> str | None:
+    """A reading that names a make but no model: the model is unknown, never the declared one
+    kept beside the make read."""
+    if read is None:
+        return None
+    return read.model or "unknown"
 
 
 def _summary(diag: DiagInput) -> dict[str, Any]:
@@ -320,7 +328,7 @@ def _imei_reason(fields: dict[str, Any], claimed: str | None) -> str:
 def _unit_device(read: ReadDevice | None, linked: ExpectedReturn | None) -> dict[str, Any]:
     """The unit's make and model: as read when the cradle named a model, else as declared."""
     if read is not None:
-        return {"make": _read_make(read), "model": read.model, "model_code": read.code}
+        return {"make": _read_make(read), "model": _read_model(read), "model_code": read.code}
     return {"make": linked.make if linked else None, "model": None}
 
 
