@@ -145,6 +145,25 @@ def decide_diag(
     elif claimed is None and waiting is not None:
         unit_id = waiting.unit_id
         linked = lookup.return_by_id(waiting.return_id) if waiting.return_id else None
+    elif (back := _same_phone_again(current, diag)) is not None:
+        unit_id = back.unit_id
+        linked = lookup.return_by_id(back.return_id) if back.return_id else None
+        out.add(
+            EventType.DEVICE_IDENTIFIED,
+            unit_id,
+            diag.operator,
+            {
+                "imei": None,
+                "source": "cradle",
+                "reading": diag.reading.as_payload(),
+                "serial": back.serial,
+                "platform": diag.platform,
+                "again": True,
+                "return_id": back.return_id,
+                "link": None,
+            },
+        )
+        out.message = f"Unit {unit_id} (serial {back.serial}) is back in the cradle."
     else:
         unit_id, linked = _unidentified(state, diag, claimed, lookup, new_unit_id, catalogue, out)
     unit = lookup.unit(unit_id)
@@ -171,7 +190,7 @@ def decide_diag(
             "serial": None if diag.serial is None else bounded(diag.serial),
             "manufacturer": fact(diag.fields, "manufacturer"),
             "make": _read_make(read),
-            "model": read.model if read else None,
+            "model": _read_model(read),
             "model_code": read.code if read else None,
             "battery_health": battery_percent(diag.battery_health),
             "battery_text": diag.battery_health,
@@ -196,6 +215,17 @@ def _awaits_cradle(unit: UnitView) -> bool:
     return "cradle" not in unit.sources and unit.platform is None and not is_finished(unit)
 
 
+def _same_phone_again(current: UnitView | None, diag: DiagInput) -> UnitView | None:
+    """The unit open at the bench, when this reading without a valid IMEI is its phone back in
+    the cradle (a loose cable, docked again): no IMEI of its own, the same serial, not
+    finished. A unit with an IMEI is found by it (`_identify`), never by its serial."""
+    if current is None or current.imei is not None or is_finished(current):
+        return None
+    if not diag.serial or not current.serial or "cradle" not in current.sources:
+        return None
+    return current if bounded(diag.serial) == current.serial else None
+
+
 def _claimed_imei(fields: dict[str, Any]) -> str | None:
     """What the phone answered for its IMEI when the driver found it invalid (kept as `raw`)."""
     record = fields.get("imei")
@@ -209,6 +239,14 @@ def _read_make(read: ReadDevice | None) -> str | None:
     if read is None:
         return None
     return read.make or "unknown"
+
+
+def _read_model(read: ReadDevice | None) -> str | None:
+    """A reading that names a make but no model: the model is unknown, never the declared one
+    kept beside the make read."""
+    if read is None:
+        return None
+    return read.model or "unknown"
 
 
 def _summary(diag: DiagInput) -> dict[str, Any]:
@@ -290,7 +328,7 @@ def _imei_reason(fields: dict[str, Any], claimed: str | None) -> str:
 def _unit_device(read: ReadDevice | None, linked: ExpectedReturn | None) -> dict[str, Any]:
     """The unit's make and model: as read when the cradle named a model, else as declared."""
     if read is not None:
-        return {"make": _read_make(read), "model": read.model, "model_code": read.code}
+        return {"make": _read_make(read), "model": _read_model(read), "model_code": read.code}
     return {"make": linked.make if linked else None, "model": None}
 
 

@@ -56,12 +56,13 @@ class ReadDevice:
 def read_device(
     model: str | None, fields: dict[str, Any], catalogue: Catalogue
 ) -> ReadDevice | None:
-    """The device a cradle reading names, or None when it names no model at all."""
+    """The device a cradle reading names, or None when it names neither a model nor a make (a
+    make alone is still checked against the declaration: it is never taken as a match)."""
     reported = None if model is None or not str(model).strip() else bounded(model)
     code = fact(fields, "model_code")
     maker = fact(fields, "manufacturer") or fact(fields, "brand")
     if reported is None and code is None:
-        return None
+        return None if maker is None else ReadDevice(maker, None, None, catalogued=False)
     entry = catalogue.identify(maker, reported, code)
     if entry is not None:
         shown = reported if reported and name_key(reported) != name_key(entry.model) else code

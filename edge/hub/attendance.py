@@ -109,16 +109,24 @@ class Attendance:
 
     def __init__(self) -> None:
         self._people: dict[str, Attendant] = {}
+        self._left: set[str] = set()  # stopped attending, not signed in here again since
         self._lock = threading.Lock()
 
     def attend(self, attendant: Attendant) -> None:
         """Start (or, signing in again, replace) what a person attends."""
         with self._lock:
             self._people[attendant.operator_id] = attendant
+            self._left.discard(attendant.operator_id)
 
     def leave(self, operator_id: str) -> Attendant | None:
         with self._lock:
+            self._left.add(operator_id)
             return self._people.pop(operator_id, None)
+
+    def has_left(self, operator_id: str) -> bool:
+        """Whether this person stopped attending (signed out, ran out) and is not back."""
+        with self._lock:
+            return operator_id in self._left
 
     def get(self, operator_id: str) -> Attendant | None:
         with self._lock:

@@ -7,6 +7,7 @@ local import may not change it (docs/manifest.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from edge.hub.state import UPSTREAM_OWNER, HubState
 from edge.journal import EventType
@@ -28,15 +29,22 @@ def manifest_outcome(item: ManifestImport, state: HubState) -> Outcome:
     by another return or a local change to a return the upstream owns (nothing journalled)."""
     current = state.manifest_records()
     incoming = {record.return_id: record for record in item.records}
-    taken = [
-        f"{code} (held by {holder.return_id})"
-        for record in item.records
-        for code in record.label_codes
-        if (holder := state.return_by_label(code)) is not None
-        and holder.return_id != record.return_id
-        # the same import may take the label from its holder (a label moved)
-        and (holder.return_id not in incoming or code in incoming[holder.return_id].label_codes)
-    ]
+    from_upstream = item.source == UPSTREAM_OWNER
+    taken: list[str] = []
+    # The upstream owns the manifest: its feed takes a label a local return holds (journalled
+    # with the return it came from), so no local import can stall the feed.
+    moved: dict[str, dict[str, str]] = {}
+    for record in item.records:
+        for code in record.label_codes:
+            holder = state.return_by_label(code)
+            if holder is None or holder.return_id == record.return_id:
+                continue
+            if holder.return_id in incoming and code not in incoming[holder.return_id].label_codes:
+                continue  # the same import may take the label from its holder (a label moved)
+            if from_upstream and not state.upstream_owned([holder.return_id]):
+                moved.setdefault(record.return_id, {})[code] = holder.return_id
+                continue
+            taken.append(f"{code} (held by {holder.return_id})")
     if taken:
         raise WorkflowRefused(
             "labels already belong to other returns: " + ", ".join(taken[:10]),
@@ -54,17 +62,15 @@ def manifest_outcome(item: ManifestImport, state: HubState) -> Outcome:
             )
     outcome = Outcome()
     for change in changes:
-        outcome.add(
-            EventType.MANIFEST_SYNCED,
-            change.record.return_id,
-            item.operator,
-            {
-                "change": change.change,
-                "fields": list(change.fields),
-                "source": item.source,
-                "record": change.record.to_record(),
-            },
-        )
+        payload: dict[str, Any] = {
+            "change": change.change,
+            "fields": list(change.fields),
+            "source": item.source,
+            "record": change.record.to_record(),
+        }
+        if change.record.return_id in moved:
+            payload["labels_taken"] = moved[change.record.return_id]  # label → local return
+        outcome.add(EventType.MANIFEST_SYNCED, change.record.return_id, item.operator, payload)
     count = len(outcome.events)
     outcome.message = f"{count} expected returns created or updated from {item.source}."
     return outcome

@@ -13,9 +13,10 @@ import base64
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,12 @@ from stations.profile import HubProfile
 from stations.station import StationState, StationWorkflows
 from stations.workflow import (
     DeviceCommand,
+    DiagInput,
     Outcome,
+    PhotoInput,
     Reading,
+    ScanInput,
+    WeightInput,
     WorkflowInput,
     WorkflowRefused,
 )
@@ -299,10 +304,14 @@ class Hub:
     def signed_out(self, operator_id: str) -> None:
         """A session of this operator was signed out (from an API thread): they stop attending
         unless another session of theirs is open here, and the sign-out is journalled."""
-        still = self.live_session is not None and self.live_session(operator_id) is not None
+        other = self.live_session(operator_id) if self.live_session is not None else None
+        still = other is not None
         attendant = self.attendance.get(operator_id)
-        if not still:
+        if other is None:
             self.attendance.leave(operator_id)
+        elif attendant is not None:
+            # They attend on as long as the session still open does, not the one that ended.
+            self.attendance.attend(replace(attendant, expires_at=other.expires_at))
         item = SignOut(
             operator_id,
             "signed_out",
@@ -318,14 +327,21 @@ class Hub:
     # -- the workflow thread --
 
     def _run(self) -> None:
+        swept = time.monotonic()
         while True:
             try:
                 job = self._queue.get(timeout=self.session_sweep_s)
             except queue.Empty:
+                job = None
+            # Every sweep interval, busy or idle: a station whose readings never pause must
+            # still notice a session ended elsewhere (revoked, operator disabled).
+            if time.monotonic() - swept >= self.session_sweep_s:
+                swept = time.monotonic()
                 try:
                     self._end_sessions(self.now(), check_live=True)
                 except Exception:
                     log.exception("ending sessions failed")
+            if job is None:
                 continue
             if job is _STOP:
                 return
@@ -342,6 +358,18 @@ class Hub:
             else:
                 self.inputs_handled += 1
                 job.future.set_result(result)
+
+    def _credit_now(self, item: HubInput) -> HubInput:
+        """A device reading credited (on the bus side) to someone who has left since, by the
+        time it is journalled: credited to who attends its slot now, never after the journal's
+        `operator.signed_out` for them."""
+        if (
+            isinstance(item, ScanInput | WeightInput | PhotoInput | DiagInput)
+            and self.attendance.has_left(item.operator)
+            and any(slot.id == item.reading.device_id for slot in self.profile.station.devices)
+        ):
+            return replace(item, operator=self.operator_for_readings(item.reading.device_id))
+        return item
 
     def _end_sessions(self, now: datetime, *, check_live: bool = False) -> None:
         """Journal `operator.signed_out` for sessions that ran out (and, with `check_live`,
@@ -391,6 +419,7 @@ class Hub:
     def _handle(self, item: HubInput) -> Result:
         now = self.now()
         self._end_sessions(now)
+        item = self._credit_now(item)
         attendant: Attendant | None = None
         reading = getattr(item, "reading", None)
         if isinstance(reading, Reading) and reading.seq is not None and reading.digest:

@@ -20,13 +20,14 @@ from typing import Any
 from edge.journal.events import CustodyEvent, EventType, format_ts
 from edge.journal.files import private_database
 from edge.wal_checkpoints import WalCheckpointer, defer_checkpoints
+from stations.exception_kinds import kind as exception_kind
 from stations.manifest import ExpectedReturn
 from stations.workflow import ExceptionView, UnitView
 
 HUB_FILE = "hub.db"
-# Bump when a table changes: a hub.db of another version is emptied and folded again from the
-# journal (it is a projection), so a new column is filled for every past event too.
-SCHEMA_VERSION = 2
+# Bump when a table or a folding rule changes: a hub.db of another version is emptied and folded
+# again from the journal (it is a projection), so every past event is folded by today's rules.
+SCHEMA_VERSION = 3  # 3: every payout kind's resolution sets payout_status
 UPSTREAM_OWNER = "upstream"  # a return the upstream's manifest feed brought; `local` otherwise
 
 _SCHEMA = """
@@ -569,10 +570,13 @@ def _resolved(conn: sqlite3.Connection, event: CustodyEvent, p: dict[str, Any]) 
             p.get("exception_seq"),
         ),
     )
-    if p.get("exception") == "damage_beyond_disclosure":
+    if exception_kind(str(p.get("exception"))).changes_payout:
+        # One rule for every kind that decides the payout (a substitution rejected declines the
+        # trade-in as damage rejected does), read from the kind, never from its name.
         payout = {"accept": "adjusted", "reject": "declined", "correct": "pending"}
         conn.execute(
-            "UPDATE units SET status = 'graded', payout_status = ?, updated_seq = ? "
+            "UPDATE units SET payout_status = ?, updated_seq = ?, "
+            "status = CASE WHEN status = 'returns_review' THEN 'graded' ELSE status END "
             "WHERE unit_id = ?",
             (payout.get(str(p.get("resolution")), "pending"), event.seq, event.subject),
         )

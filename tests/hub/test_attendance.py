@@ -248,3 +248,95 @@ def test_a_station_with_two_flows_must_say_what_each_scanner_feeds(tmp_path: Pat
     path.write_text(only_dock)
     with pytest.raises(ProfileError, match="flows are dock"):
         load_hub_profile(path)
+
+
+def test_signing_out_one_of_two_sessions_keeps_attending_only_as_long_as_the_other(
+    tmp_path: Path,
+) -> None:
+    """Item 12, signing in twice: Olga's first session runs 2 hours, her second 8. She signs
+    the second out; the first keeps her attending, but only until it ends: at 3 hours a
+    weight is no longer credited to her (before: to her until the second session's 8 hours)."""
+
+    @dataclass
+    class Session:
+        expires_at: datetime
+
+    clock = Clock()
+    hub = make_hub(tmp_path, clock=clock)
+    sessions = {"olga": [START + timedelta(hours=2), START + timedelta(hours=8)]}
+
+    def live(operator_id: str) -> Session | None:
+        open_ = [t for t in sessions.get(operator_id, []) if t > clock.now]
+        return Session(open_[-1]) if open_ else None
+
+    async def body() -> None:
+        hub.live_session = live
+        await hub.handle(signing_in("olga", "operator", hours=2))
+        await hub.handle(signing_in("olga", "operator", hours=8))
+        sessions["olga"].pop()  # the 8-hour session signs out
+        await asyncio.to_thread(hub.signed_out, "olga")
+        assert hub.operator_for_readings("dock-scale") == "olga"
+        clock.now = START + timedelta(hours=3)
+        assert hub.operator_for_readings("dock-scale") == UNATTENDED
+        await hub.handle(WeightInput(Decimal(1), Reading("dock-scale", 9, "w9"), UNATTENDED))
+
+    running(hub, body)
+    ends = [
+        (e["payload"]["reason"], e["payload"]["still_signed_in"])
+        for e in journal(hub)
+        if e["type"] == "operator.signed_out"
+    ]
+    assert ends == [("signed_out", True), ("expired", False)]
+
+
+def test_a_session_ended_elsewhere_stops_attending_on_a_busy_station_too(tmp_path: Path) -> None:
+    """Item 12: an admin revokes Olga's session while her scale keeps the hub busy (a reading
+    more often than the sweep interval). The check for sessions ended elsewhere must not wait
+    for an idle moment that never comes: her weights stop being credited to her."""
+    hub = make_hub(tmp_path)
+    hub.session_sweep_s = 0.2
+    live = {"olga": True}
+
+    @dataclass
+    class Session:
+        expires_at: datetime
+
+    async def body() -> None:
+        hub.live_session = lambda op: Session(START + timedelta(hours=8)) if live.get(op) else None
+        await hub.handle(signing_in("olga", "operator"))
+        live["olga"] = False  # revoked elsewhere (admin, operator disabled)
+        for seq in range(1, 25):  # busy: a reading every 0.05 s for over a second
+            await hub.handle(WeightInput(Decimal(1), Reading("dock-scale", seq, f"w{seq}"), "x"))
+            await asyncio.sleep(0.05)
+        assert hub.operator_for_readings("dock-scale") == UNATTENDED
+
+    running(hub, body)
+    [ended] = [e for e in journal(hub) if e["type"] == "operator.signed_out"]
+    assert ended["payload"]["reason"] == "session_ended"
+
+
+def test_a_reading_queued_while_its_person_s_session_ran_out_is_not_credited_to_them(
+    tmp_path: Path,
+) -> None:
+    """Item 12: the bus side credits a scan to Olga a moment before her session runs out; by
+    the time the hub takes it she has been journalled as signed out. The reading is credited
+    to who attends the slot when it is journalled (Tom, also at the dock), never to a
+    person the journal already says has left."""
+    clock = Clock()
+    hub = make_hub(tmp_path, clock=clock)
+
+    async def body() -> None:
+        await load_manifest(hub)
+        await hub.handle(signing_in("tom", "operator", hours=8))
+        await hub.handle(signing_in("olga", "operator", hours=2))  # the latest: the dock's
+        queued = ScanInput(LABEL, "code128", Reading("dock-scanner", 1, "s1"), "olga")
+        assert hub.operator_for_readings("dock-scanner") == queued.operator
+        clock.now = START + timedelta(hours=2, seconds=1)  # ran out while it waited
+        await hub.handle(queued)
+
+    running(hub, body)
+    events = journal(hub)
+    [left] = [e["seq"] for e in events if e["type"] == "operator.signed_out"]
+    assert [e for e in events if e["seq"] > left and e["operator"] == "olga"] == []
+    [scanned] = [e for e in events if e["type"] == "label.scanned"]
+    assert scanned["operator"] == "tom"

@@ -400,3 +400,38 @@ def test_a_hub_db_of_another_journal_is_refused_and_leaves_no_thread_behind(
     with pytest.raises(RuntimeError, match="belongs to another journal"):
         make_hub(tmp_path / "b")
     assert ours() == before
+
+
+def test_a_local_return_holding_a_label_does_not_stall_the_upstream_feed(tmp_path: Path) -> None:
+    """Item 17 by another path: a station admin imports a local return with a label the
+    upstream later gives to one of its returns. The upstream owns the manifest: its return
+    takes the label, journalled with the local return it was taken from (before: the feed page
+    was refused, replication stayed in alarm and no later return reached the station)."""
+
+    async def main() -> None:
+        hub = make_hub(tmp_path)
+        hub.start()
+        try:
+            local = {**MANIFEST[0], "return_id": "R-LOCAL"}
+            records = parse_manifest(
+                json.dumps({"returns": [local]}).encode(), "json", hub.workflows.catalogue
+            )
+            await hub.handle(ManifestImport(tuple(records), "file:returns.json", "ada"))
+            await load_manifest_from_upstream(hub)
+            found = hub.state.return_by_label("1Z999AA10123456784")
+            assert found is not None and found.return_id == "R-1001"
+            assert hub.state.upstream_owned(["R-1001"]) == ["R-1001"]
+            with JournalReader(hub.data_dir / JOURNAL_FILE) as reader:
+                synced = [e for e in reader.events() if e.subject == "R-1001"]
+            assert synced[-1].payload["labels_taken"] == {"1Z999AA10123456784": "R-LOCAL"}
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
+
+
+async def load_manifest_from_upstream(hub: Hub) -> None:
+    records = parse_manifest(
+        json.dumps({"returns": MANIFEST}).encode(), "json", hub.workflows.catalogue
+    )
+    await hub.handle(ManifestImport(tuple(records), "upstream", "upstream"))

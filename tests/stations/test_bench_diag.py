@@ -3,6 +3,7 @@ another; a finished unit's reading is kept as an exception, not applied."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from edge.journal.events import EventType
 from edge.limits import MAX_CODE_LENGTH
 from stations.bench import BenchState, decide_diag
 from stations.catalogue import Catalogue
+from stations.manifest import ExpectedReturn
 from stations.workflow import DiagInput, Reading
 from tests.stations.fake_lookup import FakeLookup, unit_view
 
@@ -111,3 +113,65 @@ def test_a_finished_unit_s_reading_is_kept_not_applied() -> None:
     assert "routed to refurbish, in BIN-A-01" in message
     assert "/api/v1/units/U-PREVIOUS/reopen" in message
     assert out.events[1].payload["evidence"]["serial"] == "NEWPHONE01"
+
+
+@pytest.mark.parametrize("bad", [None, "352911098765434"])
+def test_the_same_phone_without_a_valid_imei_docked_again_is_the_same_unit(
+    bad: str | None,
+) -> None:
+    """A loose cable: the phone without an IMEI (Android 10+, or a bad one) drops off the
+    cradle and comes back, and the driver reads it again. Same serial, on the unit open at the
+    bench: the same unit, not a second unit with a second `imei_invalid` exception for a
+    supervisor to resolve."""
+    first = unit_view(
+        "U-FIRST",
+        serial="NEWPHONE01",
+        platform="android",
+        status="identified",
+        sources=("cradle",),
+    )
+    lookup = FakeLookup(units={first.unit_id: first})
+    out = decide(diag(bad), lookup, current=first.unit_id)
+    assert {e.subject for e in out.events} == {"U-FIRST"}
+    assert EventType.EXCEPTION_RAISED not in [e.type for e in out.events]
+    assert out.events[-1].type is EventType.DIAGNOSTICS_RECORDED
+    # another phone (another serial) is still a unit of its own
+    other = DiagInput(**{**diag(bad).__dict__, "serial": "OTHERPHONE"})
+    assert {e.subject for e in decide(other, lookup, current=first.unit_id).events} == {"U-NEW"}
+
+
+def test_a_make_without_a_model_is_a_device_mismatch_and_no_declared_model_is_kept() -> None:
+    """Item 11: the return declared an Apple iPhone 13; the phone answers "samsung" and no
+    model. A device_mismatch, and the unit is a samsung of unknown model, not a samsung
+    "iPhone 13"."""
+    scanned = unit_view(
+        "U-SCANNED",
+        imei=None,
+        return_id="R-1",
+        make="Apple",
+        model="iPhone 13",
+        sources=("scan",),
+    )
+    lookup = FakeLookup(
+        units={scanned.unit_id: scanned},
+        returns={"R-1": declared_iphone()},
+    )
+    reading = DiagInput(**{**diag(None).__dict__, "model": None})
+    out = decide(reading, lookup, current=scanned.unit_id)
+    kinds = [e.payload.get("exception") for e in out.events if e.type is EventType.EXCEPTION_RAISED]
+    assert kinds == ["device_mismatch"]
+    [recorded] = [e for e in out.events if e.type is EventType.DIAGNOSTICS_RECORDED]
+    assert (recorded.payload["make"], recorded.payload["model"]) == ("samsung", "unknown")
+
+
+def declared_iphone() -> ExpectedReturn:
+    return ExpectedReturn(
+        return_id="R-1",
+        label_codes=("RET-1",),
+        customer_ref="C-1",
+        make="Apple",
+        model="iPhone 13",
+        quote=Decimal("100.00"),
+        currency="EUR",
+        status="accepted",
+    )

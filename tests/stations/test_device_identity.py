@@ -89,3 +89,17 @@ def test_bounded_escapes_control_characters_and_cuts_long_values() -> None:
     long = bounded("3" * 3000, 512)
     assert len(long) == 512 and long.endswith("…(3000 characters)")
     assert bounded("Galaxy S7") == "Galaxy S7"
+
+
+def test_a_reading_with_a_make_but_no_model_is_still_checked_against_the_declaration() -> None:
+    """Item 11 by another path: the phone answers its manufacturer but no model (a blank
+    ro.product.model, a custom ROM). A Samsung in the box of a declared iPhone is a mismatch,
+    not "no model read, nothing to check" (the unit then took the declared make, Apple)."""
+    read = read_device(None, fields("samsung"), CATALOGUE)
+    assert read is not None and (read.make, read.model) == ("samsung", None)
+    why = mismatch(read, declared("Apple", "iPhone 13"), CATALOGUE)
+    assert why is not None and "samsung" in why
+    # the declared make with no model read: not taken as a match either
+    apple = read_device("  ", fields("Apple"), CATALOGUE)
+    assert apple is not None
+    assert mismatch(apple, declared("Apple", "iPhone 13"), CATALOGUE) is not None
