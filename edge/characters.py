@@ -4,8 +4,8 @@ A control character (C0, DEL, C1) in a code is line noise, a misconfigured scann
 on whoever reads it later (`ESC [2J` clears a terminal), never data. The only ones a symbol
 carries as data are the ISO/IEC 15434 separators of GS1 and MH10 symbols (EOT, FS, GS, RS); a
 tab or a newline ends a scan, it is never inside one. The bus, the API, the journal, the manifest
-and the drivers all call `check_code` / `check_text`; the CLI prints stored text through
-`escaped`.
+and the drivers all call `check_code` / `check_text` (a person's notes and reasons: `check_words`,
+lines and tabs allowed); the CLI prints stored text through `escaped`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from edge.limits import MAX_CODE_LENGTH
+from edge.limits import MAX_CODE_LENGTH, MAX_NOTE_LENGTH
 
 # ISO/IEC 15434 format separators a GS1 or MH10 symbol carries in its data (GS is FNC1).
 CODE_SEPARATORS = "\x04\x1c\x1d\x1e"
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_WORDS_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CODE_CONTROLS = re.compile(r"[\x00-\x03\x05-\x1b\x1f\x7f-\x9f]")
 _NAMES = {
     "\x00": "NUL",
@@ -59,8 +60,15 @@ def check_text(text: str) -> str:
     return _refuse(text, _CONTROLS, "this text holds no control characters (tab, newline, ...)")
 
 
+def check_words(text: str) -> str:
+    """A person's free text (a note, a reason): lines and tabs, no other control character."""
+    return _refuse(text, _WORDS_CONTROLS, "a note holds no control characters but tab and newline")
+
+
 # A code as every entry takes it: the bus scan payload, the API's typed scan.
 Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE_LENGTH), AfterValidator(check_code)]
+# A person's words as every entry takes them: notes, reasons.
+Words = Annotated[str, Field(max_length=MAX_NOTE_LENGTH), AfterValidator(check_words)]
 
 
 def _escape(char: str) -> str:

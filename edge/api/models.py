@@ -6,8 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
-from edge.characters import Code, check_code
-from edge.limits import MAX_NOTE_LENGTH
+from edge.characters import Code, Words, check_code
 
 
 class _Body(BaseModel):
@@ -32,17 +31,13 @@ class TypedScanBody(ScanBody):
 
 class SealBody(_Body):
     intact: bool = Field(examples=[True])
-    note: str = Field(
-        "", max_length=MAX_NOTE_LENGTH, examples=["tape re-applied, seal number torn"]
-    )
+    note: Words = Field("", examples=["tape re-applied, seal number torn"])
 
 
 class CancelReceiptBody(_Body):
     """Why the package open at the dock is undone (a mis-scan, the wrong box)."""
 
-    reason: str = Field(
-        min_length=3, max_length=1000, pattern=r"\S", examples=["scanned the wrong box's label"]
-    )
+    reason: Words = Field(min_length=3, pattern=r"\S", examples=["scanned the wrong box's label"])
 
 
 class ChecklistBody(_Body):
@@ -53,7 +48,7 @@ class ChecklistBody(_Body):
     function: Literal["all_working", "minor_fault", "major_fault", "dead"]
     accessories: Literal["complete", "partial", "none"]
     battery: int | None = Field(None, ge=0, le=100, description="battery health, percent")
-    note: str = Field("", max_length=MAX_NOTE_LENGTH)
+    note: Words = ""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -74,11 +69,7 @@ class ChecklistBody(_Body):
 
 class ResolveBody(_Body):
     resolution: Literal["accept", "reject", "correct"] = Field(examples=["accept"])
-    reason: str = Field(
-        min_length=3,
-        max_length=MAX_NOTE_LENGTH,
-        examples=["extra packaging from the carrier; device ok"],
-    )
+    reason: Words = Field(min_length=3, examples=["extra packaging from the carrier; device ok"])
 
 
 class MoveBody(_Body):
@@ -139,6 +130,4 @@ class JournalPage(BaseModel):
 
 
 class ReopenBody(_Body):
-    reason: str = Field(
-        min_length=3, max_length=MAX_NOTE_LENGTH, examples=["customer disputes the grade"]
-    )
+    reason: Words = Field(min_length=3, examples=["customer disputes the grade"])

@@ -40,3 +40,33 @@ def test_a_typed_gs1_code_with_separators_is_taken(with_manifest: Station) -> No
     answer = with_manifest.call("POST", "/api/v1/scans", Role.OPERATOR, json={"code": code})
     assert answer.status_code == 200, answer.text
     assert answer.json()["events"][0]["payload"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/dock/seal", {"intact": False, "note": "torn \x1b[2J"}),
+        ("/api/v1/dock/cancel", {"reason": "wrong box\x00"}),
+    ],
+    ids=["seal-note", "cancel-reason"],
+)
+def test_a_persons_words_with_a_control_character_are_422(
+    with_manifest: Station, path: str, body: dict[str, object]
+) -> None:
+    """Notes and reasons take the shared rule too: lines and tabs, no other control character."""
+    size = with_manifest.journal()["size"]
+    answer = with_manifest.call("POST", path, Role.OPERATOR, json=body)
+    assert answer.status_code == 422, answer.text
+    assert "control character" in answer.json()["message"]
+    assert with_manifest.journal()["size"] == size
+
+
+def test_a_note_of_several_lines_is_taken(with_manifest: Station) -> None:
+    with_manifest.call("POST", "/api/v1/scans", Role.OPERATOR, json={"code": "1Z999AA10123456784"})
+    note = "tape re-applied\n\tseal number torn"
+    answer = with_manifest.call(
+        "POST", "/api/v1/dock/seal", Role.OPERATOR, json={"intact": False, "note": note}
+    )
+    assert answer.status_code == 200, answer.text
+    sealed = [e for e in answer.json()["events"] if e["type"] == "seal.checked"]
+    assert sealed and sealed[0]["payload"]["note"] == note
