@@ -22,6 +22,7 @@ from stations.profile import load_hub_profile
 from stations.workflow import Reading, WeightInput
 from tests.api.conftest import MANIFEST, OPERATORS, PIN, Station, bearer, build_hub, sign_in
 from tests.hub.live import wait_for
+from tests.hub.test_attendance import DOCK_AND_BENCH
 
 KNOWN_LABEL = "1Z999AA10123456784"  # R-1001, an iPhone 13 in a mailer box
 CANCELLED_LABEL = "1Z999AA10123456791"  # R-1002
@@ -749,30 +750,6 @@ def test_a_stored_profile_starts_the_station(tmp_path: Path) -> None:
 
 # -- a station with the dock and the bench: which flow a typed scan feeds, who attends --
 
-DOCK_AND_BENCH = """
-[station]
-site = "ams-1"
-station = "intake-1"
-role = "dock"
-
-[devices.dock-scanner]
-kind = "scanner"
-path = "/dev/null"
-
-[devices.dock-scale]
-kind = "scale"
-path = "/dev/null"
-protocol = "mtsics"
-
-[devices.bench-cradle]
-kind = "cradle"
-
-[hub]
-workflows = ["receiving", "bench", "moves"]
-
-[hub.feeds]
-dock-scanner = "dock"
-"""
 IMEI = "356938035643809"  # R-1001's declared IMEI
 
 
