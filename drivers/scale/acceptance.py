@@ -11,8 +11,15 @@ from drivers.scale.reading import ScaleReading, ScaleState
 @dataclass
 class StableWeightFilter:
     """Accept a weight once `repeats` consecutive stable OK readings agree within `tolerance`
-    grams. Anything else (motion, overload, underload, an error, a frame error) restarts the
-    count. After accepting, the same load is not accepted again until the scale changes."""
+    grams; after accepting, the same load is not accepted again until the scale changes.
+
+    - motion (an unstable weight), overload, underload and errors end the run and forget the
+      accepted load: what is on the scale afterwards is weighed anew;
+    - busy ("ask again": MT-SICS `S I`, 8217 motion status), a frame error or an info frame is
+      "not yet": it ends the run (the readings around it are not consecutive) but says nothing
+      about the load, so a load already accepted stays accepted. Busy is never accepted and
+      never counts as a fault.
+    """
 
     repeats: int = 3
     tolerance: Decimal = Decimal("0")
@@ -29,10 +36,11 @@ class StableWeightFilter:
 
     def offer(self, reading: ScaleReading) -> Decimal | None:
         """Feed one reading; returns the accepted weight in grams, once, when it is accepted."""
+        if reading.state is ScaleState.BUSY:
+            self.interrupt()
+            return None
         if reading.state is not ScaleState.OK or not reading.stable or reading.grams is None:
-            self._run.clear()
-            if reading.state is not ScaleState.OK or not reading.stable:
-                self._accepted = None  # the load changed or the scale is in trouble
+            self.reset()  # the load changed or the scale is in trouble
             return None
         grams = reading.grams
         if self._run and abs(grams - self._run[0]) > self.tolerance:

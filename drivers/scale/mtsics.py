@@ -3,10 +3,16 @@
 Replies: `S S <value> <unit>` stable, `S D …` dynamic, `S I` not executable now, `S +`
 overload, `S -` underload; `Z A` zeroed; `T S <value> <unit>` tared; `ES`/`ET`/`EL` errors;
 `I4 A "<serial>"` after a reset or power-on.
+
+A weight reply has a fixed shape: `S`, space, `S`/`D`, space, the value right-aligned in a field
+of 10 characters (leading spaces, a minus sign for negative values), space, the unit. A reply
+that lost or gained a byte no longer has that shape and is refused rather than read.
+`S I` means "ask again" (busy), not a fault.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,10 +26,14 @@ _GENERAL_ERRORS = {
     "EL": "logical error: the scale cannot execute the command",
 }
 _NOT_EXECUTABLE = "not executable now (scale busy, or no stability before its timeout)"
+_WEIGHT = re.compile(r"S ([SD]) (.{10}) ([A-Za-z]{1,5})")
+# The value field: leading spaces, an optional minus, digits without a leading zero, decimals.
+_VALUE = re.compile(r" *-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 
 @dataclass
 class MtSics:
+    unit: str = "g"  # the unit the balance reports in (its host / definition unit)
     name: str = "mtsics"
     serial: SerialSettings = field(default_factory=SerialSettings)  # 9600 8N1, as drivers use
     _framer: Framer = field(default_factory=lambda: Framer(end=b"\r\n", max_length=64))
@@ -53,7 +63,7 @@ class MtSics:
                 None, False, ScaleState.ERROR, frame, f"{head}: {_GENERAL_ERRORS[head]}"
             )
         if head == "S":
-            return self._weight(frame, rest)
+            return self._weight(frame, text, rest)
         if head in ("Z", "T"):
             return self._command("zero" if head == "Z" else "tare", frame, rest)
         if head == "I4" and rest[:1] == ["A"]:
@@ -61,25 +71,30 @@ class MtSics:
             return Info(f"scale reset or powered on (serial {serial_number})", frame)
         return FrameError(frame, f"unexpected reply {text[:20]!r}")
 
-    def _weight(self, frame: bytes, rest: list[str]) -> Output:
+    def _weight(self, frame: bytes, text: str, rest: list[str]) -> Output:
         status = rest[0] if rest else ""
-        if status in ("S", "D") and len(rest) == 3:
-            try:
-                grams = to_grams(rest[1], rest[2])
-            except ValueError as exc:
-                return FrameError(frame, str(exc))
-            return ScaleReading(grams, status == "S", ScaleState.OK, frame)
         if status in ("S", "D") and len(rest) >= 2 and rest[1] == "Error":
-            return ScaleReading(
-                None, False, ScaleState.ERROR, frame, f"scale error {' '.join(rest[2:])}"
-            )
-        if len(rest) == 1 and status == "+":
-            return ScaleReading(None, False, ScaleState.OVER, frame, "overload")
-        if len(rest) == 1 and status == "-":
-            return ScaleReading(None, False, ScaleState.UNDER, frame, "underload (is the pan on?)")
-        if len(rest) == 1 and status == "I":
-            return ScaleReading(None, False, ScaleState.ERROR, frame, _NOT_EXECUTABLE)
-        return FrameError(frame, "malformed weight reply")
+            return ScaleReading.status(ScaleState.ERROR, frame, f"scale error {' '.join(rest[2:])}")
+        if text in ("S +", "S -", "S I"):
+            state, detail = {
+                "+": (ScaleState.OVER, "overload"),
+                "-": (ScaleState.UNDER, "underload (is the pan on?)"),
+                "I": (ScaleState.BUSY, _NOT_EXECUTABLE),
+            }[status]
+            return ScaleReading.status(state, frame, detail)
+        match = _WEIGHT.fullmatch(text)
+        if not match:
+            return FrameError(frame, "malformed weight reply (not S S|D <10-char value> <unit>)")
+        stability, value, unit = match.groups()
+        if unit != self.unit:
+            return FrameError(frame, f"weight in {unit!r}, but the profile says unit {self.unit!r}")
+        if not _VALUE.fullmatch(value):
+            return FrameError(frame, f"malformed weight value {value!r}")
+        try:
+            grams = to_grams(value, unit)
+        except ValueError as exc:
+            return FrameError(frame, str(exc))
+        return ScaleReading(grams, stability == "S", ScaleState.OK, frame)
 
     def _command(self, command: Literal["zero", "tare"], frame: bytes, rest: list[str]) -> Output:
         status = rest[0] if rest else ""

@@ -12,6 +12,12 @@ GRAMS_PER_UNIT = {
     "mg": Decimal("0.001"),
     "lb": Decimal("453.59237"),  # exact, by international agreement (1959)
     "oz": Decimal("28.349523125"),
+    # Units A&D and Mettler balances also show; each defined exactly.
+    "ct": Decimal("0.2"),  # metric carat
+    "mom": Decimal("3.75"),  # momme
+    "ozt": Decimal("31.1034768"),  # troy ounce
+    "dwt": Decimal("1.55517384"),  # pennyweight, 1/20 troy ounce
+    "gn": Decimal("0.06479891"),  # grain
 }
 
 
@@ -19,18 +25,35 @@ class ScaleState(StrEnum):
     OK = "ok"
     OVER = "over"  # overload: above capacity; the number shown is meaningless
     UNDER = "under"  # underload: below zero range
-    ERROR = "error"  # the scale answered, but with an error (command refused, not ready)
+    ERROR = "error"  # a fault: command refused, zero point not found, scale error
+    BUSY = "busy"  # no weight yet, ask again (MT-SICS `S I`, 8217 motion): not a fault
+
+
+# When one reply carries several conditions, the first of these names the state.
+STATE_PRECEDENCE = (ScaleState.OVER, ScaleState.UNDER, ScaleState.ERROR, ScaleState.BUSY)
 
 
 @dataclass(frozen=True)
 class ScaleReading:
-    """One reading. `grams` is None when the state is not OK."""
+    """One reading: a weight (state OK, `grams` set) or a state without a number (any other
+    state, `grams` None, never stable). Nothing else can be built."""
 
     grams: Decimal | None
     stable: bool
     state: ScaleState
     raw: bytes
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.state is ScaleState.OK) != (self.grams is not None):
+            raise ValueError(f"a {self.state.value} reading cannot carry grams={self.grams}")
+        if self.grams is None and self.stable:
+            raise ValueError("a reading without a weight cannot be stable")
+
+    @classmethod
+    def status(cls, state: ScaleState, raw: bytes, detail: str) -> ScaleReading:
+        """A reply that says how the scale is but carries no weight."""
+        return cls(None, False, state, raw, detail)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,13 @@
 there is no valid weight. Status byte: bit 0 motion, 1 over capacity, 2 under zero, 3 outside
 zero capture range, 4 centre of zero; bits 5 and 6 differ between makes (net flag, "always 1",
 "bad command") and bit 7 is parity, so only bits 0-4 are read. The reply carries no unit: the
-profile says whether the scale is set to kg or lb.
+profile says whether the scale is set to kg or lb, and how many digits it sends on each side of
+the decimal point (`weight_format`, e.g. `00.000`); a weight of any other width is refused.
+
+A status reply is a state, never a number. When several bits are set the state follows
+`STATE_PRECEDENCE` (over > under > error > busy): over capacity is `over`, under zero `under`,
+outside the zero capture range `error`, motion alone `busy` ("ask again"); a status reply naming
+none of those is an `error` (no weight, no reason).
 """
 
 from __future__ import annotations
@@ -18,7 +24,19 @@ from drivers.scale.protocol import CommandResult, Output, SerialSettings
 from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
 
 MOTION, OVER_CAPACITY, UNDER_ZERO, OUTSIDE_ZERO_CAPTURE, CENTRE_OF_ZERO = (1 << i for i in range(5))
-_WEIGHT = re.compile(r"^ *([0-9]*\.[0-9]+)(N?)$")
+# What each unit's weight looks like unless the profile says otherwise (PS60-style scales).
+DEFAULT_WEIGHT_FORMAT = {"kg": "00.000", "lb": "00.00"}
+WEIGHT_FORMAT = re.compile(r"0{1,6}\.0{1,4}")
+
+
+def weight_pattern(weight_format: str) -> re.Pattern[str]:
+    """The exact shape of a weight reply's body for a mask such as `00.000`: that many digits
+    (leading ones may be spaces) on each side of the point, then `N` when net."""
+    if not WEIGHT_FORMAT.fullmatch(weight_format):
+        raise ValueError(f"weight_format {weight_format!r} is not like 00.000")
+    whole, decimals = (len(part) for part in weight_format.split("."))
+    lead = f"(?=[ 0-9]{{{whole}}}\\.)" if whole > 1 else ""
+    return re.compile(f"{lead}( {{0,{whole - 1}}}[0-9]{{1,{whole}}}\\.[0-9]{{{decimals}}})(N?)")
 
 
 def describe_status(status: int) -> str:
@@ -35,10 +53,15 @@ def describe_status(status: int) -> str:
 @dataclass
 class Toledo8217:
     unit: Literal["kg", "lb"] = "kg"
+    weight_format: str | None = None  # None: DEFAULT_WEIGHT_FORMAT of the unit
     name: str = "toledo8217"
     serial: SerialSettings = field(default_factory=lambda: SerialSettings(bytesize=7, parity="E"))
     _framer: Framer = field(default_factory=lambda: Framer(end=b"\r", start=b"\x02", max_length=16))
     _pending: Literal["weight", "zero", "tare"] = "weight"
+    _weight: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._weight = weight_pattern(self.weight_format or DEFAULT_WEIGHT_FORMAT[self.unit])
 
     def poll(self) -> bytes:
         self._pending = "weight"
@@ -63,9 +86,9 @@ class Toledo8217:
             return self._status(frame, body[1] & 0x1F)
         if self._pending != "weight":
             return FrameError(frame, f"weight reply while waiting for {self._pending}")
-        match = _WEIGHT.fullmatch(body.decode("ascii", "replace"))
+        match = self._weight.fullmatch(body.decode("ascii", "replace"))
         if not match:
-            return FrameError(frame, "malformed weight")
+            return FrameError(frame, "malformed weight (not the configured weight_format)")
         grams = to_grams(match.group(1), self.unit)
         return ScaleReading(grams, True, ScaleState.OK, frame, "net" if match.group(2) else "gross")
 
@@ -78,10 +101,12 @@ class Toledo8217:
             if command == "zero":
                 ok = ok and bool(status & CENTRE_OF_ZERO)
             return CommandResult(command, ok, detail, frame)
-        if status & OVER_CAPACITY:
-            return ScaleReading(None, False, ScaleState.OVER, frame, detail)
-        if status & UNDER_ZERO:
-            return ScaleReading(None, False, ScaleState.UNDER, frame, detail)
-        if status & MOTION:
-            return ScaleReading(None, False, ScaleState.OK, frame, detail)
-        return ScaleReading(None, False, ScaleState.ERROR, frame, f"no weight ({detail})")
+        for bit, state in (
+            (OVER_CAPACITY, ScaleState.OVER),
+            (UNDER_ZERO, ScaleState.UNDER),
+            (OUTSIDE_ZERO_CAPTURE, ScaleState.ERROR),
+            (MOTION, ScaleState.BUSY),
+        ):
+            if status & bit:
+                return ScaleReading.status(state, frame, detail)
+        return ScaleReading.status(ScaleState.ERROR, frame, f"no weight ({detail})")

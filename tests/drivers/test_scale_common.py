@@ -69,14 +69,14 @@ def test_motion_overload_and_changes_restart_the_count() -> None:
     assert rule.offer(reading("412.5", stable=False)) is None  # someone touched the box
     assert rule.offer(reading("412.5")) is None
     assert rule.offer(reading("412.5")) == Decimal("412.5")
-    assert rule.offer(reading(None, stable=True, state=ScaleState.OVER)) is None
+    assert rule.offer(reading(None, stable=False, state=ScaleState.OVER)) is None
     assert rule.offer(reading("412.5")) is None
     assert rule.offer(reading("412.5")) == Decimal("412.5")  # overload in between: a new load
 
 
 def test_overload_is_never_accepted_however_often_it_repeats() -> None:
     rule = StableWeightFilter(repeats=2)
-    over = ScaleReading(Decimal("99999"), True, ScaleState.OVER, b"")
+    over = ScaleReading.status(ScaleState.OVER, b"S +\r\n", "overload")
     assert all(rule.offer(over) is None for _ in range(10))
 
 
