@@ -7,13 +7,12 @@ Every reading goes out live (QoS 0) for the screens; a weight the acceptance rul
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from drivers.profile import DeviceSlot, ProfileError, slot_options
 from drivers.publisher import CommandFailed, CommandResult, DevicePublisher
@@ -24,16 +23,16 @@ from drivers.scale.driver import ScaleCommandError, ScaleDriver
 from drivers.scale.mtsics import MtSics
 from drivers.scale.protocol import Output, ScaleProtocol, SerialSettings
 from drivers.scale.reading import ScaleReading
-from drivers.scale.toledo8217 import Toledo8217
+from drivers.scale.toledo8217 import WEIGHT_FORMAT, Toledo8217
 from edge.bus.payloads import Command, Weight, now
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS: dict[str, Callable[[], ScaleProtocol]] = {
-    "mtsics": MtSics,
-    "toledo8217": Toledo8217,
-    "indicator": lambda: Continuous(variant="indicator"),
-    "and": lambda: Continuous(variant="and"),
+# The units an MT-SICS balance may report in, as it writes them.
+MTSICS_UNITS = ("g", "kg", "mg", "lb", "oz", "ozt", "ct", "dwt", "GN", "mom")
+_UNIT_HELP = {
+    "mtsics": f"one of {', '.join(MTSICS_UNITS)} (what the balance reports in; default g)",
+    "toledo8217": "'kg' or 'lb', as the scale is set: its reply carries no unit",
 }
 
 
@@ -42,8 +41,9 @@ def escaped(raw: bytes) -> str:
 
 
 def weight_payload(reading: ScaleReading, seq: int | None = None) -> bytes:
+    """The bus payload of a reading; one without a weight goes out with `grams` null."""
     return Weight(
-        grams=reading.grams if reading.grams is not None else Decimal(0),
+        grams=reading.grams,
         stable=reading.stable,
         state=reading.state.value,
         raw=escaped(reading.raw),
@@ -117,10 +117,13 @@ class ScaleDevice:
 
 
 class ScaleOptions(BaseModel):
-    """A scale slot's options; anything else in the slot is a mistake worth naming."""
+    """A scale slot's options; anything else in the slot is a mistake worth naming. `unit` and
+    `weight_format` are checked against the protocol (which is validated first)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     protocol: Literal["mtsics", "toledo8217", "indicator", "and"]
+    unit: str | None = Field(None, validate_default=True)
+    weight_format: str | None = None
     baudrate: int | None = Field(None, gt=0, le=921600)
     bytesize: Literal[7, 8] | None = None
     parity: Literal["N", "E", "O"] | None = None
@@ -128,6 +131,46 @@ class ScaleOptions(BaseModel):
     stable_repeats: int = Field(3, ge=1, le=100)
     tolerance_grams: Decimal = Field(Decimal(0), ge=0)
     poll_interval: float = Field(0.2, ge=0.02, le=60)
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str | None, info: ValidationInfo) -> str | None:
+        protocol = info.data.get("protocol")
+        if protocol == "mtsics":
+            if value is None:
+                return "g"
+            if value not in MTSICS_UNITS:
+                raise ValueError(f"{value!r} is not a unit for mtsics: {_UNIT_HELP['mtsics']}")
+        elif protocol == "toledo8217":
+            if value not in ("kg", "lb"):
+                given = "missing" if value is None else f"{value!r} is not a unit for toledo8217"
+                raise ValueError(f"{given}: {_UNIT_HELP['toledo8217']}")
+        elif protocol is not None and value is not None:
+            raise ValueError(f"{protocol} lines carry their own unit: remove unit")
+        return value
+
+    @field_validator("weight_format")
+    @classmethod
+    def _weight_format(cls, value: str | None, info: ValidationInfo) -> str | None:
+        protocol = info.data.get("protocol")
+        if value is not None and protocol is not None and protocol != "toledo8217":
+            raise ValueError(f"only toledo8217 takes a weight_format, not {protocol}")
+        if value is not None and not WEIGHT_FORMAT.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a weight format: digits as 0 around one point, like 00.000"
+            )
+        return value
+
+    def parser(self) -> ScaleProtocol:
+        """The protocol's pure parser, set up as the profile says."""
+        match self.protocol:
+            case "mtsics":
+                return MtSics(unit=self.unit or "g")
+            case "toledo8217":
+                unit: Literal["kg", "lb"] = "lb" if self.unit == "lb" else "kg"
+                return Toledo8217(unit=unit, weight_format=self.weight_format)
+            case "indicator" | "and":
+                return Continuous(variant=self.protocol)
 
     def serial(self, default: SerialSettings) -> SerialSettings:
         return SerialSettings(
@@ -142,7 +185,7 @@ def build(slot: DeviceSlot, publisher: DevicePublisher) -> ScaleDevice:
     options = slot_options(ScaleOptions, slot)
     if not slot.path:
         raise ProfileError(f"device {slot.id!r}: a scale needs path = '/dev/serial/by-id/…'")
-    protocol = PROTOCOLS[options.protocol]()
+    protocol = options.parser()
     return ScaleDevice(
         path=Path(slot.path),
         protocol=protocol,

@@ -38,6 +38,7 @@ class Platter:
     garbage: bool = False  # a noise burst before every third frame
     silent: bool = False  # stops answering / streaming
     jitter: bool = False  # never settles
+    busy: int = 0  # replies still to answer "ask again" (MT-SICS `S I`, 8217 motion status)
     commands: list[bytes] = field(default_factory=list)
 
 
@@ -100,6 +101,11 @@ class ScaleSimulator:
         with self._lock:
             for name, value in faults.items():
                 setattr(self.state, name, value)
+
+    def answer_busy(self, times: int) -> None:
+        """The next `times` weight requests get "ask again" instead of a weight."""
+        with self._lock:
+            self.state.busy = times
 
     @property
     def commands(self) -> list[bytes]:
@@ -188,7 +194,18 @@ class ScaleSimulator:
         status = 0x41 if not done else (0x50 if command == b"Z" else 0x40)
         return _even_parity(b"\x02?" + bytes([status]) + b"\r")
 
+    def _take_busy(self) -> bool:
+        with self._lock:
+            if self.state.busy > 0:
+                self.state.busy -= 1
+                return True
+            return False
+
     def _frame(self) -> bytes:
+        if self._take_busy() and self.protocol in ("mtsics", "toledo8217"):
+            if self.protocol == "mtsics":
+                return b"S I\r\n"
+            return _even_parity(b"\x02?" + bytes([0x41]) + b"\r")
         shown, stable, over = self._reading()
         kg = shown / 1000
         if self.protocol == "mtsics":
@@ -208,5 +225,7 @@ class ScaleSimulator:
         if self.protocol == "indicator":
             header = "OL" if over else ("ST" if stable else "US")
             return f"{header},GS,{sign}{abs(kg):7.3f}kg\r\n".encode()
-        header = "OL" if over else ("ST" if stable else "US")
+        if over:  # A&D standard format: data and unit give way to the overload mark
+            return b"OL,+9999999E+19\r\n"
+        header = "ST" if stable else "US"
         return f"{header},{sign}{abs(shown):08.2f}  g\r\n".encode()

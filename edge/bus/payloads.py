@@ -20,6 +20,7 @@ from pydantic import (
     JsonValue,
     PlainSerializer,
     ValidationError,
+    model_validator,
 )
 
 from edge.characters import Code, check_code
@@ -74,13 +75,26 @@ class Scan(_Payload):
 
 
 class Weight(_Payload):
-    grams: DecimalText
+    """A scale reading: a weight (`state` ok, `grams` set) or a state without a number (any
+    other state, `grams` null, not stable). Only an accepted weight carries a `seq`."""
+
+    grams: DecimalText | None = None
     stable: bool
-    state: Literal["ok", "over", "under", "error"]
+    state: Literal["ok", "over", "under", "error", "busy"]
     raw: str = Field(max_length=MAX_CODE_LENGTH)  # the frame as sent (non-printables escaped)
     ts: Timestamp
     seq: Seq | None = None  # only accepted (stable, repeated) weights are custody readings
     accepted: bool = False
+
+    @model_validator(mode="after")
+    def _a_state_is_never_a_number(self) -> Weight:
+        if self.state == "ok" and self.grams is None:
+            raise ValueError("grams: an ok reading carries its weight")
+        if self.state != "ok" and (self.grams is not None or self.stable):
+            raise ValueError(f"grams: a {self.state} reading carries no weight and is not stable")
+        if self.accepted and (self.state != "ok" or not self.stable or self.seq is None):
+            raise ValueError("accepted: only a stable ok weight with a seq is accepted")
+        return self
 
 
 class Photo(_Payload):

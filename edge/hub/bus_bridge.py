@@ -172,8 +172,8 @@ class HubBus:
                     source=model.source,
                 )
             case Weight():
-                if not model.accepted or model.seq is None or not model.stable:
-                    return None  # live weight: screens only
+                if not model.accepted or model.seq is None or model.grams is None:
+                    return None  # live weight or a state without one: screens only
                 return WeightInput(
                     Decimal(model.grams), Reading(device, model.seq, digest), operator
                 )

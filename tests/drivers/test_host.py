@@ -195,6 +195,7 @@ port = {broker.port}
 kind = "scale"
 path = "{link}"
 protocol = "toledo8217"
+unit = "kg"
 """
     )
 
