@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import tomllib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -120,3 +122,17 @@ def test_a_pound_8217_reads_pounds_and_its_motion_is_busy_not_a_weight(
         assert {w.grams for w in weights if w.state == "ok"} == {pounds}  # never 0 g, never kg
 
     run(scenario())
+
+
+def test_the_profile_examples_in_the_docs_are_valid() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "scales.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", text, re.S)
+    assert block is not None
+    slots = tomllib.loads(block.group(1))["devices"]
+    built = [
+        ScaleOptions.model_validate(
+            {k: v for k, v in slot.items() if k not in ("kind", "path")}
+        ).parser()
+        for slot in slots.values()
+    ]
+    assert [type(p).__name__ for p in built] == ["Toledo8217", "MtSics", "Continuous"]
