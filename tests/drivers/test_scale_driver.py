@@ -266,3 +266,31 @@ def test_zero_on_a_scale_without_commands_is_a_clear_error(
         await task
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("protocol", ["mtsics", "toledo8217"])
+def test_busy_replies_are_states_between_weights_and_the_box_is_accepted_once(
+    protocol: SimProtocol, link: Path, sim_factory: Callable[[SimProtocol], ScaleSimulator]
+) -> None:
+    sim = sim_factory(protocol)
+    sim.plug()
+    sim.place("1234", settling=0)
+    seen = Seen()
+    rule = StableWeightFilter(repeats=2)
+
+    async def scenario() -> None:
+        driver = driver_for(protocol, link, seen)
+        task = asyncio.create_task(driver.run())
+        await until(lambda: len(seen.weights()) >= 3)
+        sim.answer_busy(3)  # MT-SICS `S I`, 8217 motion status: ask again
+        mark = len(seen.weights())
+        await until(lambda: len(seen.weights()) >= mark + 6)
+        driver.stop()
+        await task
+
+    asyncio.run(scenario())
+    busy = [w for w in seen.weights() if w.state is ScaleState.BUSY]
+    assert len(busy) == 3 and all(w.grams is None and not w.stable for w in busy)
+    assert {w.grams for w in seen.weights() if w.state is ScaleState.OK} == {Decimal(1234)}
+    accepted = [g for w in seen.weights() if (g := rule.offer(w)) is not None]
+    assert accepted == [Decimal(1234)]  # busy in between is "not yet", not a new load
