@@ -174,6 +174,31 @@ def test_mtsics_reply_in_another_unit_than_the_profile_says_is_refused() -> None
     assert isinstance(out, FrameError) and "profile says unit 'kg'" in out.reason
 
 
+@pytest.mark.parametrize(
+    ("weight_format", "frame", "grams"),
+    [
+        ("00.000", b"\x0201.234\r", "1234.000"),
+        ("00.000", b"\x02 1.234\r", "1234.000"),  # leading zero sent as a space
+        ("00.000", b"\x021.234\r", None),  # a digit short
+        ("00.000", b"\x0201.23\r", None),
+        ("00.000", b"\x0201 .234\r", None),
+        ("000.00", b"\x02123.45N\r", "55995.9780765"),
+        ("000.00", b"\x0223.45\r", None),
+    ],
+)
+def test_8217_weight_has_the_width_the_profile_says(
+    weight_format: str, frame: bytes, grams: str | None
+) -> None:
+    unit = "kg" if weight_format == "00.000" else "lb"
+    scale = Toledo8217(unit=unit, weight_format=weight_format)  # type: ignore[arg-type]
+    scale.poll()
+    out = only(scale.feed(frame))
+    if grams is None:
+        assert isinstance(out, FrameError)
+    else:
+        assert isinstance(out, ScaleReading) and out.grams == Decimal(grams)
+
+
 # -- property: damage never turns a frame into another weight --
 
 VALID: list[tuple[str, bytes, Decimal]] = [
