@@ -21,9 +21,21 @@ from typing import Literal
 
 from drivers.scale.framing import Framer
 from drivers.scale.protocol import CommandResult, Output, SerialSettings
-from drivers.scale.reading import FrameError, ScaleReading, ScaleState, to_grams
+from drivers.scale.reading import (
+    STATE_PRECEDENCE,
+    FrameError,
+    ScaleReading,
+    ScaleState,
+    to_grams,
+)
 
 MOTION, OVER_CAPACITY, UNDER_ZERO, OUTSIDE_ZERO_CAPTURE, CENTRE_OF_ZERO = (1 << i for i in range(5))
+_STATE_BITS = {
+    ScaleState.OVER: OVER_CAPACITY,
+    ScaleState.UNDER: UNDER_ZERO,
+    ScaleState.ERROR: OUTSIDE_ZERO_CAPTURE,
+    ScaleState.BUSY: MOTION,
+}
 # What each unit's weight looks like unless the profile says otherwise (PS60-style scales).
 DEFAULT_WEIGHT_FORMAT = {"kg": "00.000", "lb": "00.00"}
 WEIGHT_FORMAT = re.compile(r"0{1,6}\.0{1,4}")
@@ -101,12 +113,7 @@ class Toledo8217:
             if command == "zero":
                 ok = ok and bool(status & CENTRE_OF_ZERO)
             return CommandResult(command, ok, detail, frame)
-        for bit, state in (
-            (OVER_CAPACITY, ScaleState.OVER),
-            (UNDER_ZERO, ScaleState.UNDER),
-            (OUTSIDE_ZERO_CAPTURE, ScaleState.ERROR),
-            (MOTION, ScaleState.BUSY),
-        ):
-            if status & bit:
+        for state in STATE_PRECEDENCE:
+            if status & _STATE_BITS[state]:
                 return ScaleReading.status(state, frame, detail)
         return ScaleReading.status(ScaleState.ERROR, frame, f"no weight ({detail})")
