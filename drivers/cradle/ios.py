@@ -62,7 +62,8 @@ def read_info_text(text_output: str, why: str) -> IosInfo:
     """The fallback: `ideviceinfo` text (either libimobiledevice layout) read after `why`."""
     parsed = parse_info_text(text_output)
     layout = "layout unknown" if parsed.layout == "flat" else f"{parsed.layout} layout"
-    note = f"{why}; read ideviceinfo's text output instead ({layout}), lock flag not trusted"
+    note = f"{why}; read ideviceinfo's text output instead ({layout})"
+    note += ", its lock flag counts only when on"
     return IosInfo(parsed.values, "text", note)
 
 
