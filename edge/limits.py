@@ -37,3 +37,6 @@ MAX_STATION_BLOB_BYTES = 1024**4
 # Nesting of a custody event's payload (objects and lists inside each other); real payloads are
 # three or four deep, and a bound keeps every reader's recursion (JSON, pydantic) far from its own.
 MAX_PAYLOAD_DEPTH = 32
+# One property list a phone tool prints (`ideviceinfo -x`, `idevicediagnostics ioregentry`),
+# checked before parsing: real ones are tens of KB; a bound keeps a phone's answer out of memory.
+MAX_TOOL_PLIST_BYTES = 1024 * 1024

@@ -1,7 +1,8 @@
 """Phone diagnostic cradle: Android over adb, iPhone over libimobiledevice.
 
-Pure parsers for each tool's output (`adb`, `libimobiledevice`), the lock / FRP rules
-(`lock`), report assembly per platform (`android`, `ios`), and the polling driver (`driver`).
+Pure parsers for each tool's output (`adb`, `libimobiledevice`, `ideviceinfo_text`; XML
+plists read safely in `plists`), the lock / FRP rules (`lock`), report assembly per platform
+(`android`, `ios`), what is published cleaned (`clean`), and the polling driver (`driver`).
 """
 
 from drivers.cradle.driver import CradleDriver, StatusCallback

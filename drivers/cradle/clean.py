@@ -1,7 +1,8 @@
 """What the cradle publishes is bounded and printable: a phone's answers are untrusted text.
 
-Control characters (a NUL in an IMEI, an escape sequence in a device name) are shown escaped
-(`\\x00`), and each value is cut to the shared limit with its original length said, so a phone
+Characters that do not print (a NUL in an IMEI, an escape sequence in a device name, a
+bidirectional override) are shown escaped (`\\x00`, `\\u202e`) by the one rule the CLI uses,
+and each value is cut to the shared limit with its original length said, so a phone
 that answers 3,000 digits for its IMEI cannot fill a payload or a journal event.
 """
 
@@ -9,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from edge.characters import escaped
 from edge.limits import MAX_CODE_LENGTH, MAX_NOTE_LENGTH
 
 
 def clean_text(text: str, limit: int = MAX_CODE_LENGTH) -> str:
-    """`text` with control characters escaped, cut to `limit` characters (length said)."""
+    """`text` shown as the CLI shows stored text (`edge.characters.escaped`), then cut to
+    `limit` characters (length said)."""
     head = text[: limit * 4]  # never escape megabytes to keep a few hundred characters
-    cleaned = "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in head
-    )
+    cleaned = escaped(head)
     if len(cleaned) <= limit and len(head) == len(text):
         return cleaned
     suffix = f"…({len(text)} characters)"

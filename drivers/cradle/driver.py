@@ -18,8 +18,18 @@ from datetime import UTC, datetime
 
 from drivers.cradle.adb import AdbDevice, parse_devices, state_advice
 from drivers.cradle.android import ANDROID_READS, android_report, shell_argv
-from drivers.cradle.ios import battery_argv, info_argv, ios_report
-from drivers.cradle.libimobiledevice import lockdown_error, parse_device_list, parse_info
+from drivers.cradle.ios import (
+    IosInfo,
+    battery_argv,
+    find_my_argv,
+    info_argv,
+    info_text_argv,
+    ios_report,
+    read_info,
+    read_info_text,
+)
+from drivers.cradle.libimobiledevice import lockdown_error, parse_device_list
+from drivers.cradle.plists import PlistRefused
 from drivers.cradle.profile import CradleProfile
 from drivers.cradle.report import CradleOutput, DeviceState, DeviceStatus, Platform
 from drivers.cradle.runner import CommandResult, first_line, run_command
@@ -178,16 +188,28 @@ class CradleDriver:
                 return
             self._read_failed(phone, info)
             return
-        values = parse_info(info.stdout)
-        if not values.get("ProductType"):
+        values: IosInfo
+        try:
+            values = read_info(info.stdout)
+        except PlistRefused as refused:
+            log.warning("cradle ideviceinfo -x refused device=%s why=%s", phone.device_id, refused)
+            text = await run_command(
+                info_text_argv(self.profile.ideviceinfo, phone.device_id), timeout
+            )
+            if not text.ok:
+                self._read_failed(phone, text)
+                return
+            info, values = text, read_info_text(text.stdout, str(refused))
+        if not values.values.get("ProductType"):
             said = first_line(info.stdout) or "no output"
             self._read_failed(phone, info, f"ideviceinfo printed no device values: {said}")
             return
         self._device_status(phone, "connected", "iPhone trusted; reading diagnostics.")
-        battery = await run_command(
-            battery_argv(self.profile.idevicediagnostics, phone.device_id), timeout
+        battery, find_my = await asyncio.gather(
+            run_command(battery_argv(self.profile.idevicediagnostics, phone.device_id), timeout),
+            run_command(find_my_argv(self.profile.ideviceinfo, phone.device_id), timeout),
         )
-        report = ios_report(phone.device_id, values, battery, self.clock())
+        report = ios_report(phone.device_id, values, battery, self.clock(), find_my)
         phone.done = True
         self.on_output(report)
 

@@ -1,23 +1,83 @@
-"""An iPhone's report from `ideviceinfo` and the AppleSmartBattery entry (pure)."""
+"""An iPhone's report from `ideviceinfo` and the AppleSmartBattery entry (pure).
+
+`ideviceinfo -x` (an XML plist, typed) is the source; its key: value text is read only when the
+plist cannot be, and then the lock flag is not taken from it (`lock.nvram_signal`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
+from drivers.cradle.ideviceinfo_text import parse_info_text
 from drivers.cradle.imei import read_imei
 from drivers.cradle.ios_models import marketing_name
-from drivers.cradle.libimobiledevice import InfoValue, SmartBattery, parse_smart_battery
-from drivers.cradle.lock import ios_lock
+from drivers.cradle.libimobiledevice import SmartBattery, parse_smart_battery
+from drivers.cradle.lock import LockSignal, find_my_signal, ios_lock, nvram_signal
+from drivers.cradle.plists import PlistRefused, kind, load_dict_plist, load_xml_plist
 from drivers.cradle.report import Battery, DeviceReport, Fact, Management
 from drivers.cradle.runner import CommandResult
 
 BATTERY_ENTRY = "AppleSmartBattery"
 _BATTERY_SOURCE = f"idevicediagnostics ioregentry {BATTERY_ENTRY}"
+# lockdownd's Find My domain and the key that is true while Find My (Activation Lock) is on.
+FIND_MY_DOMAIN = "com.apple.fmip"
+FIND_MY_KEY = "IsAssociated"
+
+
+@dataclass(frozen=True, slots=True)
+class IosInfo:
+    """lockdownd's values as read: from the XML plist, or from the text output (and why)."""
+
+    values: Mapping[str, object]
+    form: Literal["xml", "text"]
+    note: str = ""  # for the text fallback: why, and which layout it was
 
 
 def info_argv(ideviceinfo: str, udid: str) -> list[str]:
+    return [ideviceinfo, "-u", udid, "-x"]
+
+
+def info_text_argv(ideviceinfo: str, udid: str) -> list[str]:
     return [ideviceinfo, "-u", udid]
+
+
+def value_argv(ideviceinfo: str, udid: str, key: str, domain: str | None = None) -> list[str]:
+    """One key (in one lockdownd domain) as an XML plist: `-q DOMAIN -k KEY -x`."""
+    return [ideviceinfo, "-u", udid, *(["-q", domain] if domain else []), "-k", key, "-x"]
+
+
+def find_my_argv(ideviceinfo: str, udid: str) -> list[str]:
+    return value_argv(ideviceinfo, udid, FIND_MY_KEY, FIND_MY_DOMAIN)
+
+
+def read_info(xml_output: str) -> IosInfo:
+    """`ideviceinfo -x` → values. Raises PlistRefused (size, not XML, not a dict) naming why."""
+    return IosInfo(load_dict_plist(xml_output, "ideviceinfo -x"), "xml")
+
+
+def read_info_text(text_output: str, why: str) -> IosInfo:
+    """The fallback: `ideviceinfo` text (either libimobiledevice layout) read after `why`."""
+    parsed = parse_info_text(text_output)
+    layout = "layout unknown" if parsed.layout == "flat" else f"{parsed.layout} layout"
+    note = f"{why}; read ideviceinfo's text output instead ({layout})"
+    note += ", its lock flag counts only when on"
+    return IosInfo(parsed.values, "text", note)
+
+
+def find_my_from(result: CommandResult | None) -> LockSignal:
+    """The Find My signal from `ideviceinfo -q com.apple.fmip -k IsAssociated -x`."""
+    if result is None:
+        return find_my_signal(None, "not asked")
+    if not result.ok:
+        return find_my_signal(None, result.problem())
+    try:
+        value = load_xml_plist(result.stdout, "ideviceinfo -q com.apple.fmip -k IsAssociated -x")
+    except PlistRefused as exc:
+        return find_my_signal(None, str(exc))
+    return find_my_signal(value)
 
 
 def battery_argv(idevicediagnostics: str, udid: str) -> list[str]:
@@ -26,17 +86,21 @@ def battery_argv(idevicediagnostics: str, udid: str) -> list[str]:
 
 def ios_report(
     udid: str,
-    info: Mapping[str, InfoValue],
+    info: IosInfo,
     battery_result: CommandResult | None,
     read_at: datetime,
+    find_my_result: CommandResult | None = None,
 ) -> DeviceReport:
-    """Assemble the report from a trusted phone's lockdown values and its battery entry."""
-    problems: list[str] = []
+    """Assemble the report from a trusted phone's lockdown values, its Find My answer and its
+    battery entry."""
+    problems: list[str] = [info.note] if info.note else []
 
     def key(name: str) -> Fact[str] | None:
-        value = info.get(name)
+        value = info.values.get(name)
         if isinstance(value, str) and value.strip():
             return Fact(value.strip(), f"ideviceinfo {name}")
+        if value is not None and not isinstance(value, str):
+            problems.append(f"ideviceinfo {name} is of type {kind(value)}, not string: not used")
         return None
 
     product_type = key("ProductType")
@@ -48,7 +112,12 @@ def ios_report(
         else:
             model = Fact(name, "ideviceinfo ProductType (model table)")
 
-    imei_value = info.get("InternationalMobileEquipmentIdentity")
+    imei_value = info.values.get("InternationalMobileEquipmentIdentity")
+    if imei_value is not None and not isinstance(imei_value, str):
+        problems.append(
+            "ideviceinfo InternationalMobileEquipmentIdentity is of type "
+            f"{kind(imei_value)}, not string: not used"
+        )
     imei = read_imei(
         imei_value if isinstance(imei_value, str) else None,
         "ideviceinfo InternationalMobileEquipmentIdentity",
@@ -73,7 +142,9 @@ def ios_report(
         device_id=udid,
         read_at=read_at,
         imei=imei,
-        lock=ios_lock(info),
+        lock=ios_lock(
+            [nvram_signal(info.values, from_text=info.form == "text"), find_my_from(find_my_result)]
+        ),
         management=Management(
             None,
             "ideviceinfo",

@@ -1,17 +1,15 @@
-"""Pure parsers for what libimobiledevice's tools print: `idevice_id -l`, `ideviceinfo`
-(key: value lines, one space of indent per nesting level), the lockdownd pairing errors, and
-`idevicediagnostics ioregentry AppleSmartBattery` (an XML plist).
+"""Pure parsers for what libimobiledevice's tools print: `idevice_id -l`, the lockdownd pairing
+errors, and `idevicediagnostics ioregentry AppleSmartBattery` (an XML plist). `ideviceinfo` is
+read in `ios` (its XML plist) and `ideviceinfo_text` (its key: value text, the fallback).
 """
 
 from __future__ import annotations
 
-import plistlib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
-from xml.parsers.expat import ExpatError
 
-InfoValue = str | dict[str, "InfoValue"]
+from drivers.cradle.plists import PlistRefused, load_dict_plist
 
 PairingProblem = Literal["pending", "denied", "password", "stale_pairing", "other"]
 
@@ -44,30 +42,6 @@ def parse_device_list(text: str) -> list[str]:
         if m and m[1] not in udids:
             udids.append(m[1])
     return udids
-
-
-def parse_info(text: str) -> dict[str, InfoValue]:
-    """`ideviceinfo` → nested dicts; arrays (`Key[2]:` then ` 0: …`) become dicts keyed "0", "1"."""
-    rows: list[tuple[int, str, str]] = []
-    for line in text.splitlines():
-        if not line.strip() or ":" not in line:
-            continue
-        key, _, value = line.strip().partition(":")
-        rows.append((len(line) - len(line.lstrip(" ")), re.sub(r"\[\d+\]$", "", key), value))
-    root: dict[str, InfoValue] = {}
-    stack: list[tuple[int, dict[str, InfoValue]]] = [(-1, root)]
-    for i, (indent, key, value) in enumerate(rows):
-        while stack[-1][0] >= indent:
-            stack.pop()
-        parent = stack[-1][1]
-        opens_block = not value.strip() and i + 1 < len(rows) and rows[i + 1][0] > indent
-        if opens_block:
-            child: dict[str, InfoValue] = {}
-            parent[key] = child
-            stack.append((indent, child))
-        else:
-            parent[key] = value[1:] if value.startswith(" ") else value
-    return root
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +95,13 @@ class SmartBattery:
 def parse_smart_battery(text: str) -> SmartBattery | None:
     """`idevicediagnostics ioregentry AppleSmartBattery` → battery keys; None if not a plist
     with an IORegistry dict (the tool prints an error line instead when the query fails)."""
-    start = text.find("<?xml")
-    if start < 0:
-        start = text.find("<plist")
-    if start < 0:
-        return None
     try:
-        root = plistlib.loads(text[start:].encode("utf-8"))
-    except (plistlib.InvalidFileException, ExpatError, ValueError):
+        root = load_dict_plist(text, "idevicediagnostics ioregentry")
+    except PlistRefused:
         return None
-    if not isinstance(root, dict):
-        return None
-    if isinstance(root.get("Diagnostics"), dict):  # the relay's reply before the tool unwraps it
-        root = root["Diagnostics"]
+    relayed = root.get("Diagnostics")  # the relay's reply before the tool unwraps it
+    if isinstance(relayed, dict):
+        root = relayed
     entry = root.get("IORegistry")
     if not isinstance(entry, dict):
         return None

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from drivers.cradle.adb import DevicePolicy
-from drivers.cradle.libimobiledevice import InfoValue
+from drivers.cradle.plists import kind
 from drivers.cradle.report import Confidence, LockStatus
 
 # Android account types that arm a lock on factory reset: type → (what it is, confidence).
@@ -70,26 +72,105 @@ def android_lock(
     )
 
 
-def ios_lock(info: Mapping[str, InfoValue]) -> LockStatus:
-    """Activation Lock from the NVRAM flag lockdownd shows (base64 "YES" / "NO")."""
-    method = "ideviceinfo NonVolatileRAM fm-activation-locked"
-    nvram = info.get("NonVolatileRAM")
-    raw = nvram.get("fm-activation-locked") if isinstance(nvram, dict) else None
-    flag = _nvram_text(raw) if isinstance(raw, str) else None
-    if flag == "YES":
-        return LockStatus(
-            "locked", method, "high", "Find My / Activation Lock is on: the owner must remove it"
+# Where each iPhone signal comes from, as `LockStatus.method` names it.
+NVRAM_METHOD = "ideviceinfo -x NonVolatileRAM fm-activation-locked"
+NVRAM_TEXT_METHOD = "ideviceinfo (text output) NonVolatileRAM fm-activation-locked"
+FIND_MY_METHOD = "ideviceinfo -q com.apple.fmip -k IsAssociated -x"
+
+SignalState = Literal["on", "off", "absent", "unreadable"]
+
+
+@dataclass(frozen=True, slots=True)
+class LockSignal:
+    """One iPhone signal as read: on (locks), off, absent (not served) or unreadable (why)."""
+
+    method: str
+    state: SignalState
+    said: str = ""
+
+
+def nvram_signal(values: Mapping[str, object], from_text: bool = False) -> LockSignal:
+    """The NVRAM `fm-activation-locked` flag (data: "YES" / "NO") from `ideviceinfo`'s values.
+
+    From the text output only "YES" counts: the text loses the value's type, libimobiledevice
+    1.4.0 prints a nested dict's first entry on its parent's line and 1.3.0 prints a device
+    name's newlines raw, so an "off" read there is not evidence (it stays unreadable)."""
+    nvram = values.get("NonVolatileRAM")
+    if from_text:
+        if isinstance(nvram, str):  # a one-entry dict, printed on one line by 1.4.0
+            key, _, flag = nvram.partition(": ")
+            nvram = {key: flag}
+        raw = nvram.get("fm-activation-locked") if isinstance(nvram, dict) else None
+        if isinstance(raw, str) and _nvram_text(raw) == "YES":
+            return LockSignal(NVRAM_TEXT_METHOD, "on", "YES")
+        shown = "not shown" if raw is None else f"reads {_nvram_text(raw)!r}"
+        return LockSignal(
+            NVRAM_TEXT_METHOD,
+            "unreadable",
+            f"{shown} in the text output, which cannot show the flag reliably",
         )
-    if flag == "NO":
-        return LockStatus(
-            "clear",
-            method,
-            "medium",
-            "Find My activation-lock flag is off (Apple's activation server has the final word)",
+    if nvram is None:
+        return LockSignal(NVRAM_METHOD, "absent", "no NonVolatileRAM in the answer")
+    if not isinstance(nvram, dict):
+        return LockSignal(
+            NVRAM_METHOD, "unreadable", f"NonVolatileRAM is of type {kind(nvram)}, not dict"
         )
-    said = "absent" if raw is None else f"unreadable ({raw!r})"
+    raw = nvram.get("fm-activation-locked")
+    if raw is None:
+        return LockSignal(NVRAM_METHOD, "absent", "no fm-activation-locked in NonVolatileRAM")
+    if isinstance(raw, bytes):
+        flag = raw.decode("ascii", errors="replace").strip("\x00 \n").upper()
+    elif isinstance(raw, str):
+        flag = _nvram_text(raw)
+    else:
+        return LockSignal(NVRAM_METHOD, "unreadable", f"the flag is of type {kind(raw)}, not data")
+    if flag in ("YES", "NO"):
+        return LockSignal(NVRAM_METHOD, "on" if flag == "YES" else "off", flag)
+    return LockSignal(NVRAM_METHOD, "unreadable", f"the flag reads {raw!r}")
+
+
+def find_my_signal(value: object, problem: str = "") -> LockSignal:
+    """`IsAssociated` in lockdownd's com.apple.fmip domain: true while Find My is on."""
+    if problem:
+        return LockSignal(FIND_MY_METHOD, "unreadable", problem)
+    if value is None:
+        return LockSignal(FIND_MY_METHOD, "absent", "the phone does not serve it")
+    if not isinstance(value, bool):
+        return LockSignal(FIND_MY_METHOD, "unreadable", f"of type {kind(value)}, not boolean")
+    return LockSignal(FIND_MY_METHOD, "on" if value else "off", str(value).lower())
+
+
+_ON_REASONS = {
+    NVRAM_METHOD: "Find My / Activation Lock is on: the owner must remove it",
+    NVRAM_TEXT_METHOD: "Find My / Activation Lock is on: the owner must remove it",
+    FIND_MY_METHOD: "Find My is on (the phone is tied to an Apple Account): Activation Lock "
+    "will ask for it; the owner must remove it",
+}
+
+
+def ios_lock(signals: Sequence[LockSignal]) -> LockStatus:
+    """Activation Lock: locked if any signal is on; clear only if one was read off and none
+    was unreadable; otherwise unknown, saying what could not be read."""
+    for signal in signals:
+        if signal.state == "on":
+            return LockStatus("locked", signal.method, "high", _ON_REASONS[signal.method])
+    unread = [s for s in signals if s.state == "unreadable"]
+    off = [s for s in signals if s.state == "off"]
+    if unread or not off:
+        said = "; ".join(f"{s.method}: {s.said}" for s in unread or signals)
+        return LockStatus(
+            "unknown",
+            " + ".join(s.method for s in unread or signals),
+            "low",
+            f"{said or 'no signal read'}: check Settings > [name] > Find My on the phone",
+        )
+    absent = "; ".join(f"{s.method}: {s.said}" for s in signals if s.state == "absent")
     return LockStatus(
-        "unknown", method, "low", f"flag {said}: check Settings > [name] > Find My on the phone"
+        "clear",
+        " + ".join(s.method for s in off),
+        "medium" if not absent else "low",
+        "Find My / activation-lock flags are off (Apple's activation server has the final word)"
+        + (f"; not served: {absent}" if absent else ""),
     )
 
 

@@ -55,7 +55,7 @@ def test_phone_reports_and_technician_prompts_reach_the_hub(
         assert diag.imei == expected["InternationalMobileEquipmentIdentity"]
         assert diag.serial == expected["SerialNumber"]
         assert iphone["ios"][0]["nvram"]["fm-activation-locked"] == "NO"
-        assert diag.lock["state"] == "clear"  # Find My off, read from the phone's NVRAM
+        assert diag.lock["state"] == "clear"  # Find My off: the NVRAM flag and com.apple.fmip
         assert diag.fields["model_code"]["value"] == expected["ProductType"]
         stop.set()
         await running

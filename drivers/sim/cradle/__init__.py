@@ -11,7 +11,10 @@ $EDGE_SIM_CRADLE at a scenario JSON file; `presets/` holds ready ones. Scenario 
                   "device_owner": "pkg", "profile_owners": {"10": "pkg"},
                   "accounts": ["com.google", …], "settings": {"secure user_setup_complete": "1"}}],
      "ios": [{"udid", "trust": "trusted" | "pending" | "denied" | "password" | "invalid_host",
-              "info": {ideviceinfo keys}, "nvram": {"fm-activation-locked": "NO"},
+              "ideviceinfo": "1.4.0" | "1.3.0",  # whose key: value text layout to print
+              "xml": "truncated",  # optional: every `-x` answer cut short (a broken plist)
+              "info": {ideviceinfo keys}, "nvram": {"fm-activation-locked": "NO"} (as <data>),
+              "domains": {"com.apple.fmip": {"IsAssociated": false}},  # for `-q DOMAIN`
               "battery": {AppleSmartBattery keys} | null}],
      "hang": ["adb -s SERIAL shell dumpsys battery", …],  # command-line prefixes that never answer
      "usbmuxd_down": false, "adb_daemon_starting": false}

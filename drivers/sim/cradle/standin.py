@@ -268,24 +268,87 @@ PAIRING_ERRORS = {
 }
 
 
-def render_ideviceinfo(info: dict[str, Any], nvram: dict[str, str]) -> str:
-    def value(v: object) -> str:
-        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+# Domains ideviceinfo 1.3.0 knows; any other gets a warning on stderr (1.4.0 added these two).
+_DOMAINS_ADDED_IN_140 = ("com.apple.fmip", "com.apple.Accessibility")
+_LIMD_ESCAPES = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
 
-    entries = dict(info)
-    if nvram:
-        entries["NonVolatileRAM"] = {
-            k: base64.b64encode(v.encode("ascii")).decode("ascii") for k, v in nvram.items()
-        }
-    lines = []
-    for key in sorted(entries):
-        v = entries[key]
+
+def lockdown_values(phone: dict[str, Any]) -> dict[str, Any]:
+    """The phone's lockdownd answer (default domain) as plist values; NVRAM values are data."""
+    values = dict(phone.get("info", {}))
+    if phone.get("nvram"):
+        values["NonVolatileRAM"] = {k: v.encode("ascii") for k, v in sorted(phone["nvram"].items())}
+    return dict(sorted(values.items()))
+
+
+def render_text_130(value: Any) -> str:
+    """Key: value text as libimobiledevice 1.3.0's `plist_print_to_stream` (common/utils.c)."""
+
+    def node(v: Any, level: int) -> str:
+        if isinstance(v, bool):
+            return ("true" if v else "false") + "\n"
+        if isinstance(v, int):
+            return f"{v}\n"
+        if isinstance(v, float):
+            return f"{v:f}\n"
+        if isinstance(v, bytes):
+            return base64.b64encode(v).decode("ascii") + "\n"
+        if isinstance(v, list):
+            return "\n" + items(v, level + 1)
         if isinstance(v, dict):
-            lines.append(f"{key}:")
-            lines += [f" {k}: {value(v[k])}" for k in sorted(v)]
-        else:
-            lines.append(f"{key}: {value(v)}")
-    return "\n".join(lines) + "\n"
+            return "\n" + entries(v, level + 1)
+        return f"{v}\n"
+
+    def items(v: list[Any], level: int) -> str:
+        return "".join(f"{' ' * level}{i}: {node(item, level)}" for i, item in enumerate(v))
+
+    def entries(v: dict[str, Any], level: int) -> str:
+        text = ""
+        for key, item in v.items():
+            opener = f"[{len(item)}]: " if isinstance(item, list) else ": "
+            text += f"{' ' * level}{key}{opener}{node(item, level)}"
+        return text
+
+    if isinstance(value, dict):
+        return entries(value, 0)
+    return items(value, 0) if isinstance(value, list) else node(value, 0)
+
+
+def render_text_140(value: Any) -> str:
+    """Key: value text as libplist's PLIST_FORMAT_LIMD writer (out-limd.c), which 1.4.0 uses."""
+
+    def text(s: str) -> str:
+        return "".join(
+            _LIMD_ESCAPES.get(ord(c), f"\\u{ord(c):04x}") if ord(c) < 0x20 else c for c in s
+        )
+
+    def node(v: Any, depth: int, root: bool = False) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, float):
+            return "0.0" if v == 0 else f"{v:.17g}"
+        if isinstance(v, bytes):
+            return base64.b64encode(v).decode("ascii")
+        if isinstance(v, list):
+            out = ""
+            for i, item in enumerate(v):
+                if i > 0 or not root:
+                    out += "\n" + " " * depth
+                out += f"{i}: " + node(item, depth + 1)
+            return out
+        if isinstance(v, dict):
+            out = ""
+            for i, (key, item) in enumerate(v.items()):
+                if i > 0:
+                    out += "\n" + " " * depth
+                opener = f"[{len(item)}]:" if isinstance(item, list) else ": "
+                out += text(key) + opener + node(item, depth + 1)
+            return out
+        return text(str(v))
+
+    return node(value, 0, root=True) + "\n"
 
 
 def render_smart_battery(b: dict[str, Any]) -> str:
@@ -314,19 +377,40 @@ def idevice_id_main(argv: list[str]) -> int:
     return 0
 
 
+def _option(argv: list[str], flag: str) -> str | None:
+    return argv[argv.index(flag) + 1] if flag in argv and argv.index(flag) + 1 < len(argv) else None
+
+
 def ideviceinfo_main(argv: list[str]) -> int:
+    """`-u UDID [-q DOMAIN] [-k KEY] [-x]`; the text layout is the phone's `ideviceinfo` field
+    ("1.3.0" or "1.4.0", default 1.4.0); `"xml": "truncated"` cuts the -x output short."""
     scenario = load_scenario()
     _log_and_maybe_hang("ideviceinfo", argv, scenario)
     phone, udid = _find_iphone(scenario, argv)
+    version = (phone or {}).get("ideviceinfo", "1.4.0")
     if phone is None:
-        _say(f"ERROR: Device {udid} not found!")
+        _say(f"ERROR: Device {udid} not found!", file=None if version == "1.3.0" else sys.stderr)
         return 255
     trust = phone.get("trust", "trusted")
     if trust != "trusted":
         error = PAIRING_ERRORS[trust]
         _say(f"ERROR: Could not connect to lockdownd: {error}", file=sys.stderr)
         return 255
-    sys.stdout.write(render_ideviceinfo(phone.get("info", {}), phone.get("nvram", {})))
+    domain, key = _option(argv, "-q"), _option(argv, "-k")
+    if domain is not None and version == "1.3.0" and domain in _DOMAINS_ADDED_IN_140:
+        _say(f'WARNING: Sending query with unknown domain "{domain}".', file=sys.stderr)
+    values = lockdown_values(phone) if domain is None else phone.get("domains", {}).get(domain)
+    if values is not None and key is not None:
+        values = values.get(key)
+    if values is None:  # lockdownd answered an error: the tool prints nothing
+        return 0
+    if "-x" in argv:
+        xml = plistlib.dumps(values).decode("utf-8")
+        if phone.get("xml") == "truncated":
+            xml = xml[: len(xml) // 2]
+        sys.stdout.write(xml)
+    else:
+        sys.stdout.write(render_text_130(values) if version == "1.3.0" else render_text_140(values))
     return 0
 
 

@@ -10,7 +10,10 @@ import json
 import os
 from typing import Any
 
+import pytest
+
 from drivers.cradle import DeviceReport
+from drivers.cradle.lock import FIND_MY_METHOD, NVRAM_METHOD, NVRAM_TEXT_METHOD
 from drivers.cradle.plugin import diag_payload
 from edge.bus.payloads import Diag, decode
 from edge.limits import MAX_CODE_LENGTH
@@ -151,15 +154,64 @@ def test_iphone13_activated(bench: Bench) -> None:
     assert report.battery.level_percent.value == battery["CurrentCapacity"]
 
     assert phone["nvram"]["fm-activation-locked"] == "NO"
-    assert (report.lock.state, report.lock.method) == (
+    assert phone["domains"]["com.apple.fmip"]["IsAssociated"] is False
+    assert (report.lock.state, report.lock.method, report.lock.confidence) == (
         "clear",
-        "ideviceinfo NonVolatileRAM fm-activation-locked",
+        f"{NVRAM_METHOD} + {FIND_MY_METHOD}",
+        "medium",
     )
+    assert report.problems == ()
     assert report.management.enrolled is None  # not shown over lockdown: not guessed
     assert bench.states(phone["udid"]) == ["connected"]
     as_dict = report.as_dict()
     assert as_dict["imei"]["value"] == info["InternationalMobileEquipmentIdentity"]
     assert as_dict["read_at"] == report.read_at.isoformat()
+
+
+def test_find_my_on_locks_from_the_plist(bench: Bench) -> None:
+    phone = bench.preset("iphone12_find_my_on")["ios"][0]
+    assert phone["ideviceinfo"] == "1.4.0"  # whose text output flattens NonVolatileRAM
+    asyncio.run(poll_and_read(bench.driver(platforms=["ios"])))
+
+    report = only_report(bench)
+    assert (report.lock.state, report.lock.method, report.lock.confidence) == (
+        "locked",
+        NVRAM_METHOD,
+        "high",
+    )
+    assert report.model is not None and report.model.value == "iPhone 12"
+    assert report.problems == ()
+    udid = phone["udid"]
+    asked = [e["argv"][1:] for e in bench.calls(lambda argv: argv[0] == "ideviceinfo")]
+    assert sorted(asked) == [
+        ["-u", udid, "-q", "com.apple.fmip", "-k", "IsAssociated", "-x"],
+        ["-u", udid, "-x"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("preset", "version", "lock"),
+    [("iphone12_find_my_on", "1.3.0", "locked"), ("iphone13_activated", "1.4.0", "unknown")],
+)
+def test_unreadable_plist_falls_back_to_text(
+    bench: Bench, preset: str, version: str, lock: str
+) -> None:
+    scenario = bench.preset(preset)
+    phone = scenario["ios"][0]
+    phone["ideviceinfo"], phone["xml"] = version, "truncated"  # every -x answer cut short
+    bench.plug(scenario)
+    asyncio.run(poll_and_read(bench.driver(platforms=["ios"])))
+
+    report = only_report(bench)
+    assert report.model_code is not None
+    assert report.model_code.value == phone["info"]["ProductType"]
+    assert report.serial_number is not None
+    assert report.serial_number.value == phone["info"]["SerialNumber"]
+    assert report.lock.state == lock  # never clear from the text output
+    assert NVRAM_TEXT_METHOD in report.lock.method
+    assert report.problems[0].startswith("ideviceinfo -x: malformed XML plist")
+    assert f"read ideviceinfo's text output instead ({version} layout)" in report.problems[0]
+    assert ["-u", phone["udid"]] in [e["argv"][1:] for e in bench.calls()]
 
 
 # -- technician prompts: no diagnostics invented -------------------------------------------
@@ -295,6 +347,7 @@ def test_unknown_lock_stays_unknown(bench: Bench) -> None:
     del scenario["android"][0]["settings"]  # user_setup_complete reads "null"
     ios = bench.preset("iphone13_activated")["ios"][0]
     del ios["nvram"]  # no fm-activation-locked flag shown
+    del ios["domains"]  # and no Find My domain served
     scenario["ios"] = [ios]
     bench.plug(scenario)
     asyncio.run(poll_and_read(bench.driver()))
@@ -367,7 +420,7 @@ def test_hanging_ideviceinfo_is_an_error_not_a_report(bench: Bench) -> None:
     assert bench.reports() == []
     [status] = bench.device_statuses()
     assert status.state == "error"
-    assert f"ideviceinfo -u {udid} did not answer within 0.5 s; killed it" in status.message
+    assert f"ideviceinfo -u {udid} -x did not answer within 0.5 s; killed it" in status.message
 
 
 def test_missing_executables(bench: Bench, tmp_path: Any) -> None:

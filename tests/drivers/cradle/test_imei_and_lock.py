@@ -6,7 +6,7 @@ import pytest
 
 from drivers.cradle.adb import DevicePolicy
 from drivers.cradle.imei import read_imei
-from drivers.cradle.lock import android_lock, ios_lock
+from drivers.cradle.lock import android_lock
 from edge.limits import MAX_CODE_LENGTH
 
 
@@ -92,22 +92,3 @@ def test_android_clear_needs_every_signal() -> None:
 
 def test_android_locked_even_when_other_signals_unread() -> None:
     assert android_lock(["com.google"], None, None).state == "locked"
-
-
-def test_ios_activation_lock_flag() -> None:
-    on = ios_lock({"NonVolatileRAM": {"fm-activation-locked": "WUVT"}})  # base64 "YES"
-    off = ios_lock({"NonVolatileRAM": {"fm-activation-locked": "Tk8="}})  # base64 "NO"
-    assert (on.state, on.confidence) == ("locked", "high")
-    assert (off.state, off.method) == ("clear", "ideviceinfo NonVolatileRAM fm-activation-locked")
-
-
-@pytest.mark.parametrize(
-    "info",
-    [
-        {},
-        {"NonVolatileRAM": {"auto-boot": "dHJ1ZQ=="}},
-        {"NonVolatileRAM": {"fm-activation-locked": "bWF5YmU="}},  # "maybe"
-    ],
-)
-def test_ios_without_a_readable_flag_stays_unknown(info: dict[str, object]) -> None:
-    assert ios_lock(info).state == "unknown"  # type: ignore[arg-type]

@@ -2,56 +2,8 @@
 
 from __future__ import annotations
 
-from drivers.cradle.libimobiledevice import (
-    lockdown_error,
-    parse_device_list,
-    parse_info,
-    parse_smart_battery,
-)
-
-# ideviceinfo key: value output (public captures; nested dicts indented one space).
-IDEVICEINFO = """\
-ActivationState: Activated
-ActivationStateAcknowledged: true
-BasebandKeyHashInformation:
- AKeyStatus: 2
- SKeyHash: u+/tcCwvaQ+1Y9t40I4yegCEmB28mALlaROhaIVGBWo=
- SKeyStatus: 0
-BuildVersion: 16G201
-DeviceName: iPhone
-InternationalMobileEquipmentIdentity: 356938035643809
-NonVolatileRAM:
- auto-boot: dHJ1ZQ==
- backlight-level: MTYwMQ==
- boot-args:
- fm-activation-locked: WUVT
-ProductType: iPhone10,5
-ProductVersion: 12.4.8
-SerialNumber: F2LVX0ABJCLM
-SupportedDeviceFamilies[2]:
- 0: 1
- 1: 2
-TelephonyCapability: false
-"""
-
-
-def test_ideviceinfo_nested() -> None:
-    info = parse_info(IDEVICEINFO)
-    assert info["ProductType"] == "iPhone10,5"
-    assert info["InternationalMobileEquipmentIdentity"] == "356938035643809"
-    assert info["NonVolatileRAM"] == {
-        "auto-boot": "dHJ1ZQ==",
-        "backlight-level": "MTYwMQ==",
-        "boot-args": "",
-        "fm-activation-locked": "WUVT",
-    }
-    assert info["SupportedDeviceFamilies"] == {"0": "1", "1": "2"}
-    assert info["TelephonyCapability"] == "false"
-    assert info["BasebandKeyHashInformation"] == {
-        "AKeyStatus": "2",
-        "SKeyHash": "u+/tcCwvaQ+1Y9t40I4yegCEmB28mALlaROhaIVGBWo=",
-        "SKeyStatus": "0",
-    }
+from drivers.cradle.libimobiledevice import lockdown_error, parse_device_list, parse_smart_battery
+from edge.limits import MAX_TOOL_PLIST_BYTES
 
 
 def test_idevice_id_list() -> None:
@@ -139,3 +91,8 @@ def test_smart_battery_relay_wrapper_and_errors() -> None:
     assert battery is not None and battery.apple_raw_max_capacity == 4000
     assert parse_smart_battery("Unable to retrieve IORegistry from device.\n") is None
     assert parse_smart_battery("<plist><dict><key>Status</key></plist>") is None
+
+
+def test_smart_battery_over_the_size_limit_is_not_read() -> None:
+    padding = "<!--" + "x" * MAX_TOOL_PLIST_BYTES + "-->"
+    assert parse_smart_battery(IOREG.replace("<plist", padding + "<plist", 1)) is None
