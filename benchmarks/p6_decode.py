@@ -38,7 +38,7 @@ from drivers.sim.labels import (
 )
 
 SEED = 6
-SCENES_PER_LEVEL = 4  # × 4 symbol kinds × 19 distortion levels = 304 frames
+SCENES_PER_LEVEL = 4  # × 4 symbol kinds × 22 distortion levels = 352 frames
 EMPTY_FRAMES = 16  # the dock with no label: the fallback's worst case, timed apart
 DECODERS = ("pyzbar", "zxing-cpp", "pipeline")
 

@@ -27,8 +27,10 @@ QR = LabelCode.qr("https://returns.example/r/RET-2026-000417")
 BLUE_INK = (255, 0, 0)  # BGR
 
 
-def scene_image(code: LabelCode, seed: int = 1, **kwargs: object) -> np.ndarray:
-    return render_scene([code], np.random.default_rng(seed), size=SMALL, **kwargs).image  # type: ignore[arg-type]
+def scene_image(
+    code: LabelCode, seed: int = 1, ink: tuple[int, int, int] = (0, 0, 0)
+) -> np.ndarray:
+    return render_scene([code], np.random.default_rng(seed), size=SMALL, ink=ink).image
 
 
 def read_as_drawn(decoded: list[DecodedCode], code: LabelCode) -> bool:
