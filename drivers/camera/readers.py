@@ -84,6 +84,8 @@ _ZBAR_SYMBOLOGY: dict[str, str] = {
 _ZBAR_ENABLED = ("QRCODE", "CODE128", "CODE39", "CODE93", "EAN13", "EAN8", "UPCA", "UPCE")
 
 
+# zbar scans every second row and column: half the time; a symbol is crossed by tens of lines.
+_ZBAR_DENSITY = 2
 # zbar flags FNC1 in first position instead of sending it: the AIM identifier that says so.
 _ZBAR_GS1_AIM: dict[str, bytes] = {"CODE128": b"]C1", "QRCODE": b"]Q3"}
 
@@ -124,25 +126,17 @@ def _enlarged(gray: Frame) -> Frame:
     return _u8(cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC))
 
 
-def _inverted(gray: Frame) -> Frame:
-    """Light on dark (a QR on a phone in dark mode, a terminal): as if printed dark on light."""
-    return _u8(255 - gray)
-
-
-_FAST = {"try_rotate": False, "try_downscale": False, "try_invert": False}
+_FAST = {"try_rotate": False, "try_downscale": False}
 # Printed labels are dark on light: the first pass leaves out the inverted search (a quarter of
-# its time, on every frame) and a recovery pass looks for light-on-dark symbols instead.
+# its time, on every frame); the recovery passes include it, so a light-on-dark symbol (a QR on
+# a phone or terminal in dark mode) is still read, a little later.
 FIRST_PASS = ZxingPass("as seen", _as_seen, try_invert=False)
 # Tried in order on a frame the first pass read nothing in, chosen by how the view failed, each
 # with only the searches that paid off on the simulator's degraded labels (docs/camera.md).
-SOFT_VIEW_PASSES = (
-    ZxingPass("sharpened", _sharpened, try_invert=False),
-    ZxingPass("inverted", _inverted, **_FAST),
-)
+SOFT_VIEW_PASSES = (ZxingPass("sharpened", _sharpened),)
 SHARP_VIEW_PASSES = (
     ZxingPass("denoised", _denoised, **_FAST),
-    ZxingPass("enlarged", _enlarged, 2.0, **_FAST),
-    ZxingPass("inverted", _inverted, **_FAST),
+    ZxingPass("enlarged", _enlarged, 2.0, **_FAST, try_invert=False),
 )
 
 
@@ -185,7 +179,7 @@ def zxing_pass(gray: Frame, attempt: ZxingPass) -> list[DecodedCode]:
 def read_zbar(frame: Frame) -> list[DecodedCode]:
     """pyzbar's libzbar: symbology from its type name, GS1 from its FNC1 flag (AIM ]C1 / ]Q3)."""
     found: list[DecodedCode] = []
-    for symbol in zbar.scan(to_gray(frame), _ZBAR_ENABLED):
+    for symbol in zbar.scan(to_gray(frame), _ZBAR_ENABLED, _ZBAR_DENSITY):
         hint = _ZBAR_SYMBOLOGY.get(symbol.type_name, symbol.type_name.lower())
         aim = _ZBAR_GS1_AIM.get(symbol.type_name, b"") if symbol.gs1 else b""
         code = _interpret(aim + symbol.data, hint)

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _MOD_GS1 = 1 << 0  # enum zbar_modifier_e: ZBAR_MOD_GS1 = 0
 _CFG_ENABLE = 0
+_CFG_X_DENSITY, _CFG_Y_DENSITY = 0x100, 0x101  # enum zbar_config_e: scan every n-th column/row
 _Y800 = int.from_bytes(b"Y800", "little")  # 8-bit gray fourcc (pyzbar's "L800" is the same)
 
 
@@ -51,8 +52,8 @@ def available() -> bool:
     return _zbar() is not None
 
 
-def scan(gray: Frame, symbol_types: tuple[str, ...]) -> list[ZbarSymbol]:
-    """Decode `gray` (one 8-bit channel) for the named zbar symbol types; [] without libzbar."""
+def scan(gray: Frame, symbol_types: tuple[str, ...], density: int = 1) -> list[ZbarSymbol]:
+    """One 8-bit gray channel's symbols of the named types, scanning every `density`-th line."""
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError(f"zbar needs one 8-bit gray channel, got shape {gray.shape} {gray.dtype}")
     zbar = _zbar()
@@ -67,6 +68,8 @@ def scan(gray: Frame, symbol_types: tuple[str, ...]) -> list[ZbarSymbol]:
         w.zbar_image_scanner_set_config(scanner, 0, _CFG_ENABLE, 0)  # 0: every symbology
         for name in symbol_types:
             w.zbar_image_scanner_set_config(scanner, zbar.symbol_types[name], _CFG_ENABLE, 1)
+        w.zbar_image_scanner_set_config(scanner, 0, _CFG_X_DENSITY, density)
+        w.zbar_image_scanner_set_config(scanner, 0, _CFG_Y_DENSITY, density)
         w.zbar_image_set_format(image, _Y800)
         w.zbar_image_set_size(image, width, height)
         w.zbar_image_set_data(image, pixels.ctypes.data, pixels.nbytes, None)
