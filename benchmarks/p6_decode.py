@@ -2,10 +2,15 @@
 
 Frames are real label scenes from drivers/sim/labels.py (QR by segno; GS1 Data Matrix, Code 128
 and GS1-128 by zxing-cpp's writer), one symbol per frame, under each distortion at each level.
-A read counts only if the decoded data equals what was drawn. Each decoder's time is summed over
-its own calls on every frame (the order rotates per frame); the single decoders get the gray
-frame ready-made, our pipeline gets the camera's BGR frame and does everything: grayscale, blur
-rejection, zxing-cpp then pyzbar when zxing-cpp reads nothing, AIM/GS1/IMEI interpretation.
+A read counts only if the decoded data equals what was drawn and, for a GS1 label, its GS1
+elements were recognised (a GS1-128 reported as plain Code 128 is not a read). Each decoder's
+time is summed over its own calls on every frame (the order rotates per frame). The single
+readers are the libraries as their documentation calls them, on the gray frame made ready for
+them: `zxingcpp.read_barcodes` with its default options, `pyzbar.decode`, each followed by the
+same `interpret`. Our pipeline gets the camera's BGR frame and does everything: grayscale, blur
+rejection, zxing-cpp with its recovery passes, pyzbar with its GS1 flag when zxing-cpp reads
+nothing, AIM/GS1/IMEI interpretation. The last line is our frames/s over the best single
+reader's (the one with the highest read rate).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from drivers.camera import DecodedCode, DecodePipeline, read_zbar, read_zxing, to_gray
+from drivers.camera import DecodedCode, DecodePipeline, to_gray
 from drivers.camera.frames import Frame
+from drivers.camera.readers import ZBAR, ZxingPass, zxing_pass
+from drivers.codes import CodeError, interpret
 from drivers.sim.labels import (
     DISTORTION_LEVELS,
     LabelCode,
@@ -31,7 +38,7 @@ from drivers.sim.labels import (
 )
 
 SEED = 6
-SCENES_PER_LEVEL = 4  # × 4 symbol kinds × 19 distortion levels = 304 frames
+SCENES_PER_LEVEL = 4  # × 4 symbol kinds × 22 distortion levels = 352 frames
 EMPTY_FRAMES = 16  # the dock with no label: the fallback's worst case, timed apart
 DECODERS = ("pyzbar", "zxing-cpp", "pipeline")
 
@@ -39,8 +46,8 @@ DECODERS = ("pyzbar", "zxing-cpp", "pipeline")
 def main() -> None:
     pipeline = DecodePipeline()
     decoders: dict[str, Callable[[Frame, Frame], list[DecodedCode]]] = {
-        "pyzbar": lambda bgr, gray: read_zbar(gray),
-        "zxing-cpp": lambda bgr, gray: read_zxing(gray),
+        "pyzbar": lambda bgr, gray: _pyzbar_alone(gray),
+        "zxing-cpp": lambda bgr, gray: zxing_pass(gray, _ZXING_DEFAULTS),
         "pipeline": lambda bgr, gray: pipeline.decode(bgr),
     }
     rng = np.random.default_rng(SEED)
@@ -102,15 +109,38 @@ def main() -> None:
         f"{'empty dock ms/frame':<28}"
         + "".join(f"{1000 * empty_seconds[n] / EMPTY_FRAMES:>11.1f}" for n in DECODERS)
     )
-    faster = max(rates["pyzbar"], rates["zxing-cpp"])
-    print(f"ratio: {rates['pipeline'] / faster:.3f}")
+    read_rates = {n: sum(reads_by_kind[k, n] for k in frames_by_kind) / frames for n in DECODERS}
+    best = max(("pyzbar", "zxing-cpp"), key=lambda n: (read_rates[n], rates[n]))
+    print(
+        f"read rate: pipeline {read_rates['pipeline']:.1%} vs best single reader {best} "
+        f"{read_rates[best]:.1%} ({'not ' if read_rates['pipeline'] < read_rates[best] else ''}"
+        "at least as high)"
+    )
+    print(f"ratio: {rates['pipeline'] / rates[best]:.3f}")
+
+
+_ZXING_DEFAULTS = ZxingPass("library defaults", lambda gray: gray)
+
+
+def _pyzbar_alone(gray: Frame) -> list[DecodedCode]:
+    """`pyzbar.decode` as its README shows it; symbology from the type name, no GS1 flag."""
+    from pyzbar import pyzbar
+
+    found: list[DecodedCode] = []
+    for symbol in pyzbar.decode(gray):
+        try:
+            code = interpret(bytes(symbol.data), symbology_hint=str(symbol.type).lower())
+        except CodeError:
+            continue
+        found.append(DecodedCode(code, ZBAR))
+    return found
 
 
 def _count(decoded: list[DecodedCode], code: LabelCode, misreads: dict[str, int], name: str) -> int:
-    """1 if the drawn code was read; anything else decoded is a misread."""
-    found = {d.code.code for d in decoded}
-    misreads[name] += len(found - {code.expected_code})
-    return int(code.expected_code in found)
+    """1 if the drawn code was read with its GS1 elements; anything else decoded is a misread."""
+    found = {d.code.code: d.code.gs1 for d in decoded}
+    misreads[name] += len(set(found) - {code.expected_code})
+    return int(found.get(code.expected_code) == code.expected_gs1)
 
 
 if __name__ == "__main__":

@@ -63,11 +63,25 @@ class DecodePipeline:
 def decode_gray(
     gray: Frame, readers: Sequence[str] = DEFAULT_READERS, strategy: Strategy = "fallback"
 ) -> list[DecodedCode]:
-    """Run the readers on a prepared gray image; one entry per distinct code, first reader wins."""
+    """Run the readers on a prepared gray image; one entry per distinct code (see `richer`)."""
     merged: dict[str, DecodedCode] = {}
     for name in readers:
         for decoded in READERS[name](gray):
-            merged.setdefault(decoded.code.code, decoded)
+            key = decoded.code.code
+            merged[key] = richer(merged[key], decoded) if key in merged else decoded
         if merged and strategy == "fallback":
             break
     return list(merged.values())
+
+
+def richer(first: DecodedCode, second: DecodedCode) -> DecodedCode:
+    """Of two reads of the same data, the one that says more: GS1 elements, then an AIM prefix.
+
+    A read that knows the data is a GS1 element string is never replaced by one that does not,
+    whichever reader came first; between equals the first read is kept.
+    """
+
+    def says(decoded: DecodedCode) -> tuple[bool, bool]:
+        return bool(decoded.code.gs1), decoded.code.aim is not None
+
+    return second if says(second) > says(first) else first

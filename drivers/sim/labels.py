@@ -18,7 +18,9 @@ import zxingcpp
 
 Image = npt.NDArray[np.uint8]
 SymbolKind = Literal["qr", "datamatrix-gs1", "code128", "gs1-128"]
-Distortion = Literal["clean", "blur", "rotation", "perspective", "jpeg", "noise", "low_contrast"]
+Distortion = Literal[
+    "clean", "blur", "motion", "rotation", "perspective", "jpeg", "noise", "low_contrast"
+]
 
 GS = "\x1d"
 SCENE_SIZE = (1280, 720)  # width, height: what the dock camera delivers
@@ -34,6 +36,7 @@ _FIXED_LENGTH_AI_PREFIXES = frozenset(
 DISTORTION_LEVELS: dict[Distortion, tuple[float, ...]] = {
     "clean": (0.0,),
     "blur": (1.0, 2.0, 3.5),  # Gaussian sigma, pixels
+    "motion": (4.0, 8.0, 14.0),  # length of a straight smear, pixels (a box slid under the lens)
     "rotation": (12.0, 35.0, 80.0),  # degrees
     "perspective": (0.08, 0.16, 0.25),  # corner displacement, fraction of the frame side
     "jpeg": (30.0, 12.0, 5.0),  # JPEG quality
@@ -145,8 +148,12 @@ def render_scene(
     *,
     module_px: int = 4,
     size: tuple[int, int] = SCENE_SIZE,
+    ink: tuple[int, int, int] = (0, 0, 0),
 ) -> Scene:
-    """A paper label carrying `codes` (stacked) and some text, on a darker dock surface."""
+    """A paper label carrying `codes` (stacked) and some text, on a darker dock surface.
+
+    `ink` is the symbols' colour in BGR order (OpenCV's): (255, 0, 0) is a blue stamp.
+    """
     width, height = size
     image = dock_background(width, height, rng)
     symbols = [render_symbol(code, module_px) for code in codes]
@@ -190,7 +197,9 @@ def render_scene(
     for code, symbol in zip(codes, symbols, strict=True):
         h, w = symbol.shape
         x = lx + margin
-        image[y : y + h, x : x + w] = np.minimum(image[y : y + h, x : x + w], symbol[:, :, None])
+        area = image[y : y + h, x : x + w]
+        inked = symbol[:, :, None] < 128
+        area[:] = np.where(inked, np.array(ink, dtype=np.uint8), area)
         placements.append(Placement(code, x, y, w, h))
         y += h + margin
     return Scene(image, placements, (lx, ly, label_w, label_h))
@@ -200,10 +209,33 @@ def distort(image: Image, kind: Distortion, level: int, rng: np.random.Generator
     """`image` as a worse camera would see it; level 1 (mild) to 3 (hard), 0 = unchanged."""
     if kind == "clean" or level == 0:
         return image.copy()
-    value = DISTORTION_LEVELS[kind][level - 1]
+    return apply(image, kind, DISTORTION_LEVELS[kind][level - 1], rng)
+
+
+def degrade(
+    image: Image, steps: Sequence[tuple[Distortion, float]], rng: np.random.Generator
+) -> Image:
+    """Several distortions at exact values, in the order given (lens, then sensor, then JPEG)."""
+    for kind, value in steps:
+        image = apply(image, kind, value, rng)
+    return image
+
+
+def apply(image: Image, kind: Distortion, value: float, rng: np.random.Generator) -> Image:
+    """One distortion at an exact value of its parameter (see `DISTORTION_LEVELS`)."""
+    if kind == "clean":
+        return image.copy()
     height, width = image.shape[:2]
     if kind == "blur":
         return _u8(cv2.GaussianBlur(image, (0, 0), sigmaX=value))
+    if kind == "motion":
+        length = max(2, round(value))
+        kernel = np.zeros((length, length), dtype=np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        angle = float(rng.uniform(0.0, 180.0))
+        turn = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), angle, 1.0)
+        kernel = np.asarray(cv2.warpAffine(kernel, turn, (length, length)), dtype=np.float32)
+        return _u8(cv2.filter2D(image, -1, kernel / kernel.sum()))
     if kind == "rotation":
         angle = value if rng.random() < 0.5 else -value
         matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)

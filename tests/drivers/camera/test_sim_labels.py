@@ -11,6 +11,8 @@ from drivers.sim.labels import (
     SCENE_SIZE,
     Distortion,
     LabelCode,
+    apply,
+    degrade,
     distort,
     render_scene,
     render_symbol,
@@ -60,3 +62,32 @@ def test_symbols_have_quiet_zones() -> None:
         symbol = render_symbol(code)
         assert symbol[:, :4].min() == 255 and symbol[:, -4:].min() == 255
         assert symbol.min() == 0
+
+
+def test_degrade_chains_exact_values_in_order() -> None:
+    image = render_scene([LabelCode.qr("x")], np.random.default_rng(7), size=(640, 360)).image
+    chained = degrade(image, [("blur", 1.3), ("jpeg", 20.0)], np.random.default_rng(8))
+    unused = np.random.default_rng(0)  # blur and JPEG draw nothing at random
+    by_hand = apply(apply(image, "blur", 1.3, unused), "jpeg", 20.0, unused)
+    assert np.array_equal(chained, by_hand)
+    level = distort(image, "blur", 2, np.random.default_rng(9))
+    assert np.array_equal(level, apply(image, "blur", DISTORTION_LEVELS["blur"][1], unused))
+
+
+def test_motion_blur_smears_without_darkening() -> None:
+    image = render_scene([LabelCode.qr("x")], np.random.default_rng(7), size=(640, 360)).image
+    smeared = apply(image, "motion", 9.0, np.random.default_rng(1))
+    assert abs(float(smeared.mean()) - float(image.mean())) < 2.0  # the kernel sums to one
+    assert float(np.abs(np.diff(smeared.astype(np.int16), axis=1)).mean()) < float(
+        np.abs(np.diff(image.astype(np.int16), axis=1)).mean()
+    )
+
+
+def test_ink_colour_is_drawn_in_bgr_order() -> None:
+    scene = render_scene(
+        [LabelCode.qr("x")], np.random.default_rng(7), size=(640, 360), ink=(255, 0, 0)
+    )
+    at = scene.placements[0]
+    symbol = scene.image[at.y : at.y + at.height, at.x : at.x + at.width].reshape(-1, 3)
+    inked = symbol[symbol[:, 2] < 128]  # no red: where the blue ink is
+    assert len(inked) and (inked == (255, 0, 0)).all()
