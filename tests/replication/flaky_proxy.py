@@ -9,8 +9,6 @@ import struct
 import threading
 import time
 
-from edge.bus.broker import free_port
-
 
 def _reset(sock: socket.socket) -> None:
     try:  # RST, not FIN: the peer sees a dropped link, not a polite close
@@ -36,12 +34,12 @@ class FlakyProxy:
     ) -> None:
         self.target_port, self.drop = target_port, drop
         self.hold_post, self.hold_s, self.posts = hold_post, hold_s, 0
-        self.port = free_port()
         self.up = True
         self.cuts = 0
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = socket.create_server(("127.0.0.1", 0))  # the kernel's pick: no race
+        self.port: int = self._listener.getsockname()[1]
         self._listener.settimeout(0.2)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
