@@ -13,9 +13,12 @@ import time
 def _reset(sock: socket.socket) -> None:
     try:  # RST, not FIN: the peer sees a dropped link, not a polite close
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
+        # The other pump may be blocked in recv() on this socket, and close() alone leaves the
+        # connection open until that call returns: the peer would wait for its read timeout.
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
+    sock.close()
 
 
 class FlakyProxy:
