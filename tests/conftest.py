@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -13,6 +14,13 @@ import pytest
 from edge.journal import EventDraft, Journal
 from tests.broker import broker  # noqa: F401  (the private Mosquitto fixture)
 from tests.postgres_server import PostgresServer, postgres_binaries
+
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 set (a plain `pytest` run has neither):
+# rich's consoles, made when the CLI modules are imported, would keep that width for good and
+# wrap what tests/test_cli_certificate.py reads at COLUMNS=200. Every worker runs as one would.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 
 def draft(

@@ -20,12 +20,13 @@ from types import TracebackType
 import psycopg
 from psycopg import sql
 
-from edge.bus.broker import free_port
+from tests.ports import reserve_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 RUN_AS = "postgres"  # the system user Debian's package creates
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 30.0
+PORT_ATTEMPTS = 5
 
 # Test speed only: a crash of the test machine may lose these clusters, which nobody minds.
 # Benchmarks pass durable=True so they measure with fsync, WAL flush on commit and full pages.
@@ -37,6 +38,10 @@ def postgres_binaries() -> Path | None:
     found = [bin_dir.parent for bin_dir in PG_ROOT.glob("*/bin") if (bin_dir / "postgres").exists()]
     found.sort(key=lambda d: tuple(int(p) for p in d.name.split(".") if p.isdigit()), reverse=True)
     return found[0] / "bin" if found else None
+
+
+class PortTaken(RuntimeError):
+    """The postmaster could not bind its port: another server holds it."""
 
 
 class PostgresServer:
@@ -70,9 +75,18 @@ class PostgresServer:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
     def start(self) -> None:
-        if self.folder is None:
-            self._init_cluster()
-        self._launch()
+        if self.folder is not None:
+            self._launch()
+            return
+        self._init_cluster()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._launch()
+                return
+            except PortTaken:  # by something else between reserve_port and the postmaster
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                self.port = reserve_port()
 
     def stop(self) -> None:
         """Fast shutdown (clients disconnected, checkpoint written), then remove the folder."""
@@ -128,7 +142,7 @@ class PostgresServer:
         if self._as_user:
             account = pwd.getpwnam(RUN_AS)
             os.chown(self.folder, account.pw_uid, account.pw_gid)
-        self.port = free_port()
+        self.port = reserve_port()
         initdb = [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", self.user]
         initdb += ["--auth=trust", "--encoding=UTF8", "--no-locale"]
         if not self.durable:
@@ -158,7 +172,10 @@ class PostgresServer:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 self._process = None
-                raise RuntimeError(f"postgres exited at start-up:\n{self._log_tail()}")
+                tail = self._log_tail()
+                if "could not bind" in tail and "already in use" in tail:
+                    raise PortTaken(f"port {self.port} is taken:\n{tail}")
+                raise RuntimeError(f"postgres exited at start-up:\n{tail}")
             try:
                 lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
             except FileNotFoundError:

@@ -208,7 +208,7 @@ def test_a_person_drives_the_serving_demos_devices_from_the_cli(
         with JournalReader(station_dir / "journal.db") as reader:
             before = reader.size()
         refused = edge("scan", "1ZHANDS\x1b[2J")
-        assert refused.returncode == 2 and "code: control characters" in refused.stderr
+        assert refused.returncode == 2 and "code: control character 0x1b (ESC)" in refused.stderr
         assert edge("weigh", "heavy").returncode == 2
         scanned = edge("scan", "1ZHANDS0001")
         assert scanned.returncode == 0, scanned.stderr

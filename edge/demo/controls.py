@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drivers.sim.cradle import PRESETS_DIR, load_preset, write_scenario
+from edge.characters import check_code
 from edge.limits import MAX_CODE_LENGTH
 
 if TYPE_CHECKING:
@@ -59,8 +60,10 @@ def parse_control(data: object) -> Control:
     if verb == "scan":
         if not 1 <= len(value) <= MAX_CODE_LENGTH:
             raise ControlError(f"code: 1 to {MAX_CODE_LENGTH} characters")
-        if not value.isprintable():
-            raise ControlError("code: control characters are not allowed")
+        try:
+            check_code(value)
+        except ValueError as exc:
+            raise ControlError(f"code: {exc}") from None
     elif verb == "weigh":
         value = str(parse_grams(value))
     elif verb == "dock" and value not in presets():

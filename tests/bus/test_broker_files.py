@@ -15,11 +15,11 @@ from drivers.profile import load_profile
 from edge.bus.broker import (
     PRODUCTION,
     BrokerError,
-    free_port,
     render_acl,
     render_config,
 )
 from edge.bus.topics import TopicError
+from tests.ports import reserve_port
 
 ROOT = Path(__file__).parents[2]
 
@@ -99,7 +99,7 @@ def test_bus_setup_writes_a_broker_that_mosquitto_accepts(
         pytest.skip("needs the Debian package mosquitto (make test installs it)")
     profile = tmp_path / "profile.toml"
     profile.write_text(
-        f'[station]\nsite = "ams-1"\nstation = "dock-1"\n[bus]\nport = {free_port()}\n'
+        f'[station]\nsite = "ams-1"\nstation = "dock-1"\n[bus]\nport = {reserve_port(2)}\n'
         '[devices.dock-scale]\nkind = "scale"\npath = "/dev/null"\n'
         '[devices.dock-camera]\nkind = "camera"\nsource = "/dev/null"\n'
     )

@@ -26,7 +26,7 @@ from edge.bus.broker import CLIENT_USERS, SESSION_USERS
 from edge.bus.client import broker_client_id
 from edge.bus.payloads import DeviceStatus, Photo, Scan, Weight, now
 from tests.broker import SITE, STATION, RunningBroker
-from tests.hub.live import live_station, wait_for
+from tests.hub.live import DOCK, live_station, wait_for
 
 WAIT = 10.0
 READINGS = 10
@@ -321,36 +321,6 @@ def test_each_process_writes_only_the_slots_it_hosts(broker: RunningBroker) -> N
         await hub.stop()
 
     run(scenario())
-
-
-DOCK = """
-[station]
-site = "ams-1"
-station = "dock-1"
-role = "dock"
-
-[bus]
-port = {port}
-
-[devices.dock-scanner]
-kind = "scanner"
-path = "{scanner}"
-
-[devices.dock-scale]
-kind = "scale"
-path = "{scale}"
-protocol = "mtsics"
-
-[devices.dock-camera]
-kind = "camera"
-source = "{camera}"
-fps = 10
-loop = true
-blob_dir = "{blobs}"
-
-[receiving]
-camera = "dock-camera"
-"""
 
 
 def test_the_hub_journals_no_reading_forged_with_another_process_credential(

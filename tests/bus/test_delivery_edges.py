@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.bus import BusClient, BusConfig, Outbox, Topics
-from edge.bus.broker import free_port
 from edge.bus.payloads import Scan, now
 from tests.broker import RunningBroker
+from tests.ports import reserve_port
 
 WAIT = 10.0
 
@@ -102,7 +102,7 @@ def test_readings_go_out_in_their_order_across_a_reconnect(tmp_path: Path) -> No
 
     async def scenario() -> None:
         published: list[str] = []
-        port = free_port()
+        port = reserve_port()  # nothing listens on it until the server below
         topics = Topics("ams-1", "dock-1")
         outbox = Outbox(tmp_path / "outbox.sqlite")
         config = BusConfig("127.0.0.1", port, "d", "drivers", "pw", reconnect_min_s=1)

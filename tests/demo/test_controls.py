@@ -35,8 +35,8 @@ from edge.limits import MAX_CODE_LENGTH
         ({"verb": "scan", "value": 7}, "value:"),
         ({"verb": "scan", "value": ""}, "code:"),
         ({"verb": "scan", "value": "X" * (MAX_CODE_LENGTH + 1)}, "code:"),
-        ({"verb": "scan", "value": "1Z\u001b[2J"}, "code: control characters"),
-        ({"verb": "scan", "value": "1Z\n1Z"}, "code: control characters"),
+        ({"verb": "scan", "value": "1Z\u001b[2J"}, "code: control character 0x1b"),
+        ({"verb": "scan", "value": "1Z\n1Z"}, "code: control character 0x0a"),
         ({"verb": "weigh", "value": "heavy"}, "weight:"),
         ({"verb": "weigh", "value": "-5"}, "weight:"),
         ({"verb": "weigh", "value": "NaN"}, "weight:"),
@@ -47,6 +47,18 @@ from edge.limits import MAX_CODE_LENGTH
 def test_a_bad_request_is_refused_naming_the_field(request_body: Any, field_named: str) -> None:
     with pytest.raises(ControlError, match=f"^{field_named}"):
         parse_control(request_body)
+
+
+def test_a_gs1_code_with_its_group_separator_is_a_scan() -> None:
+    # GS1 General Specifications 7.8.5.2: a scanner sends FNC1 after a variable-length element
+    # string as GS (0x1d); here after the batch (10) and before the serial (21).
+    code = "0109506000134376" + "10ABC123\u001d" + "21XYZ789"
+    assert parse_control({"verb": "scan", "value": code}).value == code
+
+
+def test_a_code_with_any_other_control_character_is_refused() -> None:
+    with pytest.raises(ControlError, match=r"^code: control character 0x07 .*position 16"):
+        parse_control({"verb": "scan", "value": "0109506000134376\u000710ABC123"})
 
 
 def test_weights_are_grams_unless_said_in_kilograms() -> None:
@@ -92,7 +104,7 @@ def test_the_socket_is_the_users_own_and_answers_it(open_folder: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
             said = await asyncio.to_thread(send_control, open_folder, "scan", "1ZHANDS0001")
             assert said == "scanner read '1ZHANDS0001'"
-            with pytest.raises(ControlError, match="code: control characters"):
+            with pytest.raises(ControlError, match=r"^code: control character 0x07 "):
                 await asyncio.to_thread(send_control, open_folder, "scan", "1Z\u0007")
 
     asyncio.run(scenario())

@@ -27,6 +27,36 @@ from tests.broker import SITE, STATION, RunningBroker
 
 PIN = "8264"
 
+# The dock as the live tests run it: scanner and scale on ptys, the camera on an image folder.
+DOCK = """
+[station]
+site = "ams-1"
+station = "dock-1"
+role = "dock"
+
+[bus]
+port = {port}
+
+[devices.dock-scanner]
+kind = "scanner"
+path = "{scanner}"
+
+[devices.dock-scale]
+kind = "scale"
+path = "{scale}"
+protocol = "mtsics"
+
+[devices.dock-camera]
+kind = "camera"
+source = "{camera}"
+fps = 10
+loop = true
+blob_dir = "{blobs}"
+
+[receiving]
+camera = "dock-camera"
+"""
+
 
 def wait_for(condition: Callable[[], Any], within: float = 20.0, what: str = "") -> Any:
     deadline = time.monotonic() + within

@@ -11,66 +11,10 @@ from typing import Any
 import pytest
 
 from edge.journal import JOURNAL_FILE, JournalReader
+from tests.api.conftest import MANIFEST
 from tests.api.test_stream import receive_within
 from tests.broker import RunningBroker
-from tests.hub.live import LiveStation, live_station, wait_for
-
-DOCK = """
-[station]
-site = "ams-1"
-station = "dock-1"
-role = "dock"
-
-[bus]
-port = {port}
-
-[devices.dock-scanner]
-kind = "scanner"
-path = "{scanner}"
-
-[devices.dock-scale]
-kind = "scale"
-path = "{scale}"
-protocol = "mtsics"
-
-[devices.dock-camera]
-kind = "camera"
-source = "{camera}"
-fps = 10
-loop = true
-blob_dir = "{blobs}"
-
-[receiving]
-camera = "dock-camera"
-"""
-
-# An iPhone 13 (173 g) in a mailer box: the catalogue's band is roughly 330-470 g.
-MANIFEST = [
-    {
-        "return_id": "R-1001",
-        "label_codes": ["1Z999AA10123456784"],
-        "customer_ref": "C-77",
-        "make": "Apple",
-        "model": "iPhone 13",
-        "declared_imei": "356938035643809",
-        "screen": "flawless",
-        "body": "minor_wear",
-        "quote": "240.00",
-        "currency": "EUR",
-        "status": "accepted",
-        "packaging": "mailer-box",
-    },
-    {
-        "return_id": "R-1002",
-        "label_codes": ["1Z999AA10123456791"],
-        "customer_ref": "C-78",
-        "make": "Google",
-        "model": "Pixel 8",
-        "quote": "300.00",
-        "currency": "EUR",
-        "status": "cancelled",
-    },
-]
+from tests.hub.live import DOCK, LiveStation, live_station, wait_for
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from stations.workflow import (
     WeightInput,
     WorkflowRefused,
 )
+from tests.api.conftest import MANIFEST as RETURNS
 
 DOCK = """
 [station]
@@ -53,22 +54,7 @@ source = "/tmp/nothing"
 camera = "dock-camera"
 """
 
-MANIFEST = [
-    {
-        "return_id": "R-1001",
-        "label_codes": ["1Z999AA10123456784"],
-        "customer_ref": "C-77",
-        "make": "Apple",
-        "model": "iPhone 13",
-        "declared_imei": "356938035643809",
-        "screen": "flawless",
-        "body": "minor_wear",
-        "quote": "240.00",
-        "currency": "EUR",
-        "status": "accepted",
-        "packaging": "mailer-box",
-    }
-]
+MANIFEST = RETURNS[:1]  # the iPhone 13 in its mailer box
 
 
 def make_hub(tmp_path: Path) -> Hub:

@@ -9,15 +9,16 @@ import struct
 import threading
 import time
 
-from edge.bus.broker import free_port
-
 
 def _reset(sock: socket.socket) -> None:
     try:  # RST, not FIN: the peer sees a dropped link, not a polite close
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
+        # The other pump may be blocked in recv() on this socket, and close() alone leaves the
+        # connection open until that call returns: the peer would wait for its read timeout.
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
+    sock.close()
 
 
 class FlakyProxy:
@@ -36,12 +37,12 @@ class FlakyProxy:
     ) -> None:
         self.target_port, self.drop = target_port, drop
         self.hold_post, self.hold_s, self.posts = hold_post, hold_s, 0
-        self.port = free_port()
         self.up = True
         self.cuts = 0
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = socket.create_server(("127.0.0.1", 0))  # the kernel's pick: no race
+        self.port: int = self._listener.getsockname()[1]
         self._listener.settimeout(0.2)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from edge.bus.broker import free_port
 from edge.upstream import open_store
 from edge.upstream.home import ADMIN_TOKEN_FILE, COSIGNER_VKEY_FILE
+from tests.ports import listen_on_free_port, owns_listener
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,22 +22,33 @@ ROOT = Path(__file__).resolve().parents[2]
 class UpstreamProcess:
     def __init__(self, folder: Path, db: str = "") -> None:
         self.folder, self.db = folder, db
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = 0  # chosen at the first start, kept across restarts
         self._process: subprocess.Popen[bytes] | None = None
         self.log = folder.parent / f"{folder.name}.log"
 
-    def start(self) -> None:
+    @property
+    def url(self) -> str:
+        assert self.port, "not started"
+        return f"http://127.0.0.1:{self.port}"
+
+    def _launch(self, port: int) -> subprocess.Popen[bytes]:
         args = [sys.executable, "-m", "edge", "--data-dir", str(self.folder), "upstream", "serve"]
-        args += ["--port", str(self.port)] + (["--db", self.db] if self.db else [])
+        args += ["--port", str(port)] + (["--db", self.db] if self.db else [])
         with self.log.open("ab") as out:
-            self._process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+            return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def start(self) -> None:
+        if self.port:
+            self._process = self._launch(self.port)
+        else:
+            self._process, self.port = listen_on_free_port(self._launch)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"upstream exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                ready = httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+                if ready and owns_listener(self._process.pid, self.port):
                     return
             except httpx.HTTPError:
                 pass

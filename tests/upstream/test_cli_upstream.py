@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.bus.broker import free_port
 from edge.journal import Journal
 from edge.upstream import Ledger, SqliteStore
 from edge.upstream.home import UpstreamHome
+from tests.ports import listen_on_free_port
 from tests.upstream.upstream_client import expected_return
 
 
@@ -163,10 +163,13 @@ def test_a_bad_manifest_exits_2_naming_the_problem(
 @contextlib.contextmanager
 def serving(cli: list[str], ledger_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`edge upstream serve` on a free port, once it answers; killed if a test leaves it up."""
-    port = free_port()
+
+    def launch(port: int) -> subprocess.Popen[str]:
+        args = [*cli, "--data-dir", str(ledger_dir), "upstream", "serve", "--port", str(port)]
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    process, port = listen_on_free_port(launch)
     url = f"http://127.0.0.1:{port}"
-    args = [*cli, "--data-dir", str(ledger_dir), "upstream", "serve", "--port", str(port)]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

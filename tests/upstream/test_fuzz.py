@@ -5,6 +5,7 @@ fuzzed bodies reach ingest, the feed and the customer view) and without one. No 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,16 @@ ANSWERS = {
 def served_spec() -> dict[str, Any]:
     """The OpenAPI document `/openapi.json` serves; loaded at import so each operation is its
     own test."""
-    store = SqliteStore(Path(":memory:"))
-    try:
-        spec: dict[str, Any] = upstream_app(
-            Ledger(store, Cosigner.generate("upstream.test/spec")), ADMIN_TOKEN
-        ).openapi()
-    finally:
-        store.close()
+    # A throwaway file of its own: `:memory:` left an empty file of that name in the working
+    # folder (the store creates its file 0600 first), one for every xdist worker to share.
+    with tempfile.TemporaryDirectory(prefix="edge-spec-") as folder:
+        store = SqliteStore(Path(folder) / "upstream.sqlite")
+        try:
+            spec: dict[str, Any] = upstream_app(
+                Ledger(store, Cosigner.generate("upstream.test/spec")), ADMIN_TOKEN
+            ).openapi()
+        finally:
+            store.close()
     return spec
 
 
