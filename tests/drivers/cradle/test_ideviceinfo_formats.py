@@ -207,6 +207,9 @@ def test_single_key_queries() -> None:
         ("ActivationState: Activated\n", "not an XML plist"),
         (_value_plist("<array><integer>1</integer></array>"), "root is of type array, not dict"),
         ("", "no output"),
+        # plistlib reads a <date> with a regex and fails on one that does not match it.
+        (_value_plist("<dict><key>d</key><date>not a date</date></dict>"), "malformed XML plist"),
+        (_value_plist("<dict><key>d</key><date></date></dict>"), "malformed XML plist"),
     ],
 )
 def test_unsafe_or_wrong_plists_are_refused(output: str, why: str) -> None:
@@ -257,3 +260,9 @@ def test_report_from_text_says_why() -> None:
     assert report.model_code is not None and report.model_code.value == "iPhone10,5"
     assert report.problems[0].startswith("ideviceinfo -x: malformed; read ideviceinfo's text")
     assert "1.4.0 layout" in report.problems[0]
+
+
+def test_a_malformed_date_in_the_find_my_answer_is_unreadable_not_a_crash() -> None:
+    answer = CommandResult(("ideviceinfo",), "ok", stdout=_value_plist("<date>soon</date>"))
+    signal = find_my_from(answer)
+    assert signal.state == "unreadable" and "malformed XML plist" in signal.said
