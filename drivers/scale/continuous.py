@@ -8,7 +8,8 @@
   US unstable / QT piece count / OL overload, comma, 9 characters of data (sign, then digits
   and the point with leading zeros), then the unit in 3 characters, right-aligned and padded
   with spaces (`  g`, ` kg`, ` PC`, `  %`, `mom`). Overload replaces data and unit with
-  `+9999999E+19` (over capacity) or `-9999999E+19` (below the weighing range).
+  `+9999999E+19` (over capacity) or `-9999999E+19` (below the weighing range); balances that
+  keep the unit (A&D EK-L: `OL,+999999.9  g`) are over or under by the data's sign.
 
 A line that is not exactly this shape (a byte lost, doubled or garbled in transit) is refused.
 `US` is a weight that has not settled (stable=False), not a busy reply: it carries a number.
@@ -89,6 +90,10 @@ class Continuous:
         if not match or len(match.group(3)) != 3:
             return FrameError(frame, "not an A&D standard-format line (header,±8 data,3 unit)")
         header, data, unit = match.group(1), match.group(2), match.group(3).strip()
+        if header == "OL" and _AND_DATA.fullmatch(data):
+            # Balances that keep the unit (A&D EK-L: `OL,+999999.9  g`): the sign says which way.
+            state, detail = _AND_OVERLOAD[f"OL,{data[0]}9999999E+19"]
+            return ScaleReading.status(state, frame, detail)
         if header == "OL" or not _AND_DATA.fullmatch(data):
             return FrameError(frame, f"malformed A&D data {data!r}")
         if header == "QT" or unit in _NOT_WEIGHTS:

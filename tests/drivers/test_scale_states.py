@@ -119,6 +119,9 @@ def test_a_real_fault_forgets_the_accepted_load() -> None:
     [
         (b"OL,+9999999E+19\r\n", ScaleState.OVER),  # over capacity ("E" on the display)
         (b"OL,-9999999E+19\r\n", ScaleState.UNDER),  # negative error ("-E")
+        # A&D EK-L (same standard format): out of range keeps the unit, data all nines.
+        (b"OL,+999999.9  g\r\n", ScaleState.OVER),
+        (b"OL,-99999999 PC\r\n", ScaleState.UNDER),
     ],
 )
 def test_and_overload_frames_from_the_manual(line: bytes, state: ScaleState) -> None:
@@ -150,7 +153,7 @@ def test_and_units_padded_to_three_characters(line: bytes, grams: str, stable: b
         b"ST,+00123.45 g \r\n",  # unit not right-aligned
         b"ST,+0012 .45  g\r\n",
         b"OL,+9999999E+1\r\n",  # damaged overload
-        b"OL,+00123.45  g\r\n",  # overload with a number: not A&D's layout
+        b"OL,+999999.9 g\r\n",  # EK-L overload that lost a byte of its unit
     ],
 )
 def test_and_lines_without_the_exact_layout_are_refused(line: bytes) -> None:
