@@ -113,7 +113,8 @@ class Toledo8217:
             if command == "zero":
                 ok = ok and bool(status & CENTRE_OF_ZERO)
             return CommandResult(command, ok, detail, frame)
+        moving = bool(status & MOTION)  # its only sign of a load change: no unstable weights
         for state in STATE_PRECEDENCE:
             if status & _STATE_BITS[state]:
-                return ScaleReading.status(state, frame, detail)
+                return ScaleReading.status(state, frame, detail, moving)
         return ScaleReading.status(ScaleState.ERROR, frame, f"no weight ({detail})")

@@ -96,6 +96,22 @@ def test_busy_is_never_accepted_and_does_not_forget_the_accepted_load() -> None:
     assert [rule.offer(weight("412.5")) for _ in range(3)] == [None, None, None]
 
 
+def test_8217_motion_between_two_identical_boxes_weighs_the_second() -> None:
+    # An 8217 has no unstable weight: its motion status is the only sign that the load changed.
+    # Box A is lifted and box B of the same weight set down while the scale is still moving.
+    scale = Toledo8217()
+    rule = StableWeightFilter(repeats=2)
+    stream = [b"\x0201.234\r"] * 2 + [b"\x02?A\r"] * 3 + [b"\x0201.234\r"] * 2
+    accepted = []
+    for frame in stream:
+        scale.poll()
+        out = only(scale.feed(frame))
+        assert isinstance(out, ScaleReading)
+        if (grams := rule.offer(out)) is not None:
+            accepted.append(grams)
+    assert accepted == [Decimal("1234.000"), Decimal("1234.000")]
+
+
 def test_busy_breaks_a_run_of_agreeing_readings() -> None:
     rule = StableWeightFilter(repeats=2)
     assert rule.offer(weight("412.5")) is None
