@@ -199,7 +199,11 @@ class CradleDriver:
             if not text.ok:
                 self._read_failed(phone, text)
                 return
-            info, values = text, read_info_text(text.stdout, str(refused))
+            try:
+                info, values = text, read_info_text(text.stdout, str(refused))
+            except PlistRefused as also:
+                self._read_failed(phone, text, f"{refused}; {also}")
+                return
         if not values.values.get("ProductType"):
             said = first_line(info.stdout) or "no output"
             self._read_failed(phone, info, f"ideviceinfo printed no device values: {said}")

@@ -19,6 +19,7 @@ from drivers.cradle.lock import LockSignal, find_my_signal, ios_lock, nvram_sign
 from drivers.cradle.plists import PlistRefused, kind, load_dict_plist, load_xml_plist
 from drivers.cradle.report import Battery, DeviceReport, Fact, Management
 from drivers.cradle.runner import CommandResult
+from edge.limits import MAX_TOOL_PLIST_BYTES
 
 BATTERY_ENTRY = "AppleSmartBattery"
 _BATTERY_SOURCE = f"idevicediagnostics ioregentry {BATTERY_ENTRY}"
@@ -59,7 +60,13 @@ def read_info(xml_output: str) -> IosInfo:
 
 
 def read_info_text(text_output: str, why: str) -> IosInfo:
-    """The fallback: `ideviceinfo` text (either libimobiledevice layout) read after `why`."""
+    """The fallback: `ideviceinfo` text (either libimobiledevice layout) read after `why`.
+    The same answer as the plist, so under the same bound; PlistRefused when over it."""
+    size = len(text_output.encode("utf-8", errors="replace"))
+    if size > MAX_TOOL_PLIST_BYTES:
+        raise PlistRefused(
+            f"ideviceinfo (text output): {size} bytes is over the {MAX_TOOL_PLIST_BYTES}-byte limit"
+        )
     parsed = parse_info_text(text_output)
     layout = "layout unknown" if parsed.layout == "flat" else f"{parsed.layout} layout"
     note = f"{why}; read ideviceinfo's text output instead ({layout})"

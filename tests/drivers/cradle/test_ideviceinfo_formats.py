@@ -266,3 +266,11 @@ def test_a_malformed_date_in_the_find_my_answer_is_unreadable_not_a_crash() -> N
     answer = CommandResult(("ideviceinfo",), "ok", stdout=_value_plist("<date>soon</date>"))
     signal = find_my_from(answer)
     assert signal.state == "unreadable" and "malformed XML plist" in signal.said
+
+
+def test_the_text_fallback_has_the_plists_size_bound() -> None:
+    # The fallback runs when `-x` was refused, e.g. for being over the bound: the same answer
+    # printed as text must not then be parsed (seconds per MB, on the drivers' event loop).
+    text = "DeviceName: " + "x" * MAX_TOOL_PLIST_BYTES + "\nProductType: iPhone14,5\n"
+    with pytest.raises(PlistRefused, match=r"ideviceinfo \(text output\): .* over the"):
+        read_info_text(text, "ideviceinfo -x: too big")
