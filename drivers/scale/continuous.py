@@ -1,7 +1,8 @@
 """Scales that stream readings by themselves, CR LF terminated; every field has a fixed width.
 
 - `indicator` (A&D indicator 18-byte format, copied by many indicators): `ST,GS,+  4.876kg`:
-  header ST stable / US unstable / OL overload, comma, GS gross / NT net / TR tare, comma,
+  header ST stable / US unstable / OL overload (under load with a minus sign), comma,
+  GS gross / NT net / TR tare, comma,
   8 characters of value (sign, then digits and the point, leading zeros may be spaces), then a
   2-character unit (`kg`, `lb`, ` g`, ` t`).
 - `and` (A&D balances' standard format, 15 characters): `ST,+00123.45  g`: header ST stable /
@@ -70,7 +71,9 @@ class Continuous:
         if not match:
             return FrameError(frame, "not an indicator weight line (ST|US|OL,GS|NT|TR,±7,unit)")
         header, mode, value, unit = match.groups()
-        if header == "OL":
+        if header == "OL":  # "overload, under load": the sign says which
+            if value.startswith("-"):
+                return ScaleReading.status(ScaleState.UNDER, frame, "under load")
             return ScaleReading.status(ScaleState.OVER, frame, "overload")
         if not _INDICATOR_VALUE.fullmatch(value) or not any(c.isdigit() for c in value):
             return FrameError(frame, f"malformed weight value {value!r}")

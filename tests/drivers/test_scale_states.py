@@ -176,6 +176,19 @@ def test_and_lines_without_the_exact_layout_are_refused(line: bytes) -> None:
     assert isinstance(only(Continuous(variant="and").feed(line)), FrameError)
 
 
+@pytest.mark.parametrize(
+    ("line", "state"),
+    [
+        # Salter Brecknell S122 (this 18-byte format): header OL is "overload, under load".
+        (b"OL,GS,+99999.9kg\r\n", ScaleState.OVER),
+        (b"OL,GS,-99999.9kg\r\n", ScaleState.UNDER),
+    ],
+)
+def test_an_indicator_ol_line_is_over_or_under_by_its_sign(line: bytes, state: ScaleState) -> None:
+    out = only(Continuous().feed(line))
+    assert isinstance(out, ScaleReading) and out.state is state and out.grams is None
+
+
 def test_an_indicator_line_missing_two_characters_is_refused() -> None:
     # `ST,GS,+  4.876kg` that lost "76" in transit used to read as 4800 g.
     assert isinstance(only(Continuous().feed(b"ST,GS,+  4.8kg\r\n")), FrameError)
