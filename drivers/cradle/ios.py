@@ -74,6 +74,39 @@ def read_info_text(text_output: str, why: str) -> IosInfo:
     return IosInfo(parsed.values, "text", note)
 
 
+# Read again one by one (`-k KEY -x`) when the text fallback is used: in the 1.3.0 text a device
+# name's raw newlines can forge any line, and a single-key plist holds no device name.
+IDENTITY_KEYS = ("ProductType", "SerialNumber", "InternationalMobileEquipmentIdentity")
+
+
+def confirm_identity(info: IosInfo, answers: Mapping[str, CommandResult]) -> IosInfo:
+    """For text-read values, each identity key as its own `-k KEY -x` answer says, or dropped
+    (with why in the note) when that answer is missing, failed or not a string."""
+    if info.form != "text":
+        return info
+    values = dict(info.values)
+    dropped: list[str] = []
+    for name in IDENTITY_KEYS:
+        result = answers.get(name)
+        value: object = None
+        if result is not None and result.ok:
+            try:
+                value = load_xml_plist(result.stdout, f"ideviceinfo -k {name} -x")
+            except PlistRefused:
+                value = None
+        if isinstance(value, str):
+            values[name] = value
+        elif values.pop(name, None) is not None:
+            dropped.append(name)
+    note = info.note
+    if dropped:
+        note += (
+            f"; {', '.join(dropped)} not taken from the text output "
+            "(its own -k query did not confirm it)"
+        )
+    return IosInfo(values, "text", note)
+
+
 def find_my_from(result: CommandResult | None) -> LockSignal:
     """The Find My signal from `ideviceinfo -q com.apple.fmip -k IsAssociated -x`."""
     if result is None:

@@ -214,6 +214,24 @@ def test_unreadable_plist_falls_back_to_text(
     assert ["-u", phone["udid"]] in [e["argv"][1:] for e in bench.calls()]
 
 
+def test_a_device_name_cannot_forge_an_imei_through_the_text_fallback(bench: Bench) -> None:
+    scenario = bench.preset("iphone13_activated")
+    phone = scenario["ios"][0]
+    del phone["info"]["InternationalMobileEquipmentIdentity"]  # baseband not up: no IMEI
+    phone["info"]["DeviceName"] = "x\nInternationalMobileEquipmentIdentity: 356938035643809"
+    # A control character in the name breaks the full -x dump (truncated stands in for it).
+    phone["ideviceinfo"], phone["xml"] = "1.3.0", "truncated"
+    bench.plug(scenario)
+    asyncio.run(poll_and_read(bench.driver(platforms=["ios"])))
+
+    report = only_report(bench)
+    assert report.imei.value is None
+    assert report.serial_number is not None
+    assert report.serial_number.value == phone["info"]["SerialNumber"]
+    asked = [e["argv"][1:] for e in bench.calls()]
+    assert ["-u", phone["udid"], "-k", "InternationalMobileEquipmentIdentity", "-x"] in asked
+
+
 def test_an_oversized_answer_is_an_error_in_both_forms(bench: Bench) -> None:
     scenario = bench.preset("iphone13_activated")
     phone = scenario["ios"][0]
