@@ -239,7 +239,7 @@ VALID: list[tuple[str, bytes, Decimal]] = [
     ("mtsics-kg", b"S S     4.8760 kg\r\n", Decimal("4876.0000")),
     ("toledo8217", b"\x0201.234\r", Decimal("1234.000")),
     ("toledo8217", b"\x0212.345N\r", Decimal("12345.000")),
-    ("toledo8217-lb", b"\x0201.25\r", Decimal("1.25") * Decimal("453.59237")),
+    ("toledo8217-lb", b"\x02001.25\r", Decimal("1.25") * Decimal("453.59237")),
     ("indicator", b"ST,GS,+  4.876kg\r\n", Decimal("4876.000")),
     ("indicator", b"US,NT,- 10.020kg\r\n", Decimal("-10020.000")),
     ("indicator", b"ST,GS,+  10.25lb\r\n", Decimal("10.25") * Decimal("453.59237")),
