@@ -80,6 +80,8 @@ def interpret(raw: bytes, symbology_hint: str | None = None) -> ScannedCode:
         check_code(data)
     except ValueError as exc:
         raise CodeError(str(exc)) from None
+    if not data.strip(GS + " \t\r\n"):
+        raise CodeError(f"empty read: {aim} and no data after it")
     gs1 = _gs1_elements(aim, data) if gs1_symbology or GS in data else {}
     if gs1 and symbology == "unknown":
         symbology = "gs1"

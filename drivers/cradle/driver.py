@@ -19,14 +19,17 @@ from datetime import UTC, datetime
 from drivers.cradle.adb import AdbDevice, parse_devices, state_advice
 from drivers.cradle.android import ANDROID_READS, android_report, shell_argv
 from drivers.cradle.ios import (
+    IDENTITY_KEYS,
     IosInfo,
     battery_argv,
+    confirm_identity,
     find_my_argv,
     info_argv,
     info_text_argv,
     ios_report,
     read_info,
     read_info_text,
+    value_argv,
 )
 from drivers.cradle.libimobiledevice import lockdown_error, parse_device_list
 from drivers.cradle.plists import PlistRefused
@@ -199,7 +202,18 @@ class CradleDriver:
             if not text.ok:
                 self._read_failed(phone, text)
                 return
-            info, values = text, read_info_text(text.stdout, str(refused))
+            try:
+                info, values = text, read_info_text(text.stdout, str(refused))
+            except PlistRefused as also:
+                self._read_failed(phone, text, f"{refused}; {also}")
+                return
+            answers = await asyncio.gather(
+                *(
+                    run_command(value_argv(self.profile.ideviceinfo, phone.device_id, k), timeout)
+                    for k in IDENTITY_KEYS
+                )
+            )
+            values = confirm_identity(values, dict(zip(IDENTITY_KEYS, answers, strict=True)))
         if not values.values.get("ProductType"):
             said = first_line(info.stdout) or "no output"
             self._read_failed(phone, info, f"ideviceinfo printed no device values: {said}")

@@ -19,6 +19,7 @@ from drivers.cradle.lock import LockSignal, find_my_signal, ios_lock, nvram_sign
 from drivers.cradle.plists import PlistRefused, kind, load_dict_plist, load_xml_plist
 from drivers.cradle.report import Battery, DeviceReport, Fact, Management
 from drivers.cradle.runner import CommandResult
+from edge.limits import MAX_TOOL_PLIST_BYTES
 
 BATTERY_ENTRY = "AppleSmartBattery"
 _BATTERY_SOURCE = f"idevicediagnostics ioregentry {BATTERY_ENTRY}"
@@ -59,12 +60,51 @@ def read_info(xml_output: str) -> IosInfo:
 
 
 def read_info_text(text_output: str, why: str) -> IosInfo:
-    """The fallback: `ideviceinfo` text (either libimobiledevice layout) read after `why`."""
+    """The fallback: `ideviceinfo` text (either libimobiledevice layout) read after `why`.
+    The same answer as the plist, so under the same bound; PlistRefused when over it."""
+    size = len(text_output.encode("utf-8", errors="replace"))
+    if size > MAX_TOOL_PLIST_BYTES:
+        raise PlistRefused(
+            f"ideviceinfo (text output): {size} bytes is over the {MAX_TOOL_PLIST_BYTES}-byte limit"
+        )
     parsed = parse_info_text(text_output)
     layout = "layout unknown" if parsed.layout == "flat" else f"{parsed.layout} layout"
     note = f"{why}; read ideviceinfo's text output instead ({layout})"
     note += ", its lock flag counts only when on"
     return IosInfo(parsed.values, "text", note)
+
+
+# Read again one by one (`-k KEY -x`) when the text fallback is used: in the 1.3.0 text a device
+# name's raw newlines can forge any line, and a single-key plist holds no device name.
+IDENTITY_KEYS = ("ProductType", "SerialNumber", "InternationalMobileEquipmentIdentity")
+
+
+def confirm_identity(info: IosInfo, answers: Mapping[str, CommandResult]) -> IosInfo:
+    """For text-read values, each identity key as its own `-k KEY -x` answer says, or dropped
+    (with why in the note) when that answer is missing, failed or not a string."""
+    if info.form != "text":
+        return info
+    values = dict(info.values)
+    dropped: list[str] = []
+    for name in IDENTITY_KEYS:
+        result = answers.get(name)
+        value: object = None
+        if result is not None and result.ok:
+            try:
+                value = load_xml_plist(result.stdout, f"ideviceinfo -k {name} -x")
+            except PlistRefused:
+                value = None
+        if isinstance(value, str):
+            values[name] = value
+        elif values.pop(name, None) is not None:
+            dropped.append(name)
+    note = info.note
+    if dropped:
+        note += (
+            f"; {', '.join(dropped)} not taken from the text output "
+            "(its own -k query did not confirm it)"
+        )
+    return IosInfo(values, "text", note)
 
 
 def find_my_from(result: CommandResult | None) -> LockSignal:

@@ -57,7 +57,8 @@ def load_xml_plist(text: str, what: str) -> PlistValue | None:
         raise PlistRefused(f"{what}: not an XML plist (starts {said!r})")
     try:
         value = plistlib.loads(text[start:].encode("utf-8"), fmt=plistlib.FMT_XML)
-    except (plistlib.InvalidFileException, ExpatError, ValueError) as exc:
+    # AttributeError: plistlib reads a <date> with a regex and dereferences a failed match.
+    except (plistlib.InvalidFileException, ExpatError, ValueError, AttributeError) as exc:
         raise PlistRefused(f"{what}: malformed XML plist ({exc})") from exc
     return _checked(value, what)
 

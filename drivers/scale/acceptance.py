@@ -15,10 +15,12 @@ class StableWeightFilter:
 
     - motion (an unstable weight), overload, underload and errors end the run and forget the
       accepted load: what is on the scale afterwards is weighed anew;
-    - busy ("ask again": MT-SICS `S I`, 8217 motion status), a frame error or an info frame is
-      "not yet": it ends the run (the readings around it are not consecutive) but says nothing
-      about the load, so a load already accepted stays accepted. Busy is never accepted and
-      never counts as a fault.
+    - busy ("ask again": MT-SICS `S I`), a frame error or an info frame is "not yet": it ends
+      the run (the readings around it are not consecutive) but says nothing about the load, so
+      a load already accepted stays accepted. Busy is never accepted and never a fault;
+    - but a busy reply that says the load moves (the 8217 motion status, its only sign of a
+      change: it sends no unstable weights) is motion, as above: two identical boxes swapped
+      while it moves are two weighings.
     """
 
     repeats: int = 3
@@ -36,7 +38,7 @@ class StableWeightFilter:
 
     def offer(self, reading: ScaleReading) -> Decimal | None:
         """Feed one reading; returns the accepted weight in grams, once, when it is accepted."""
-        if reading.state is ScaleState.BUSY:
+        if reading.state is ScaleState.BUSY and not reading.moving:
             self.interrupt()
             return None
         if reading.state is not ScaleState.OK or not reading.stable or reading.grams is None:

@@ -1,14 +1,16 @@
 """Scales that stream readings by themselves, CR LF terminated; every field has a fixed width.
 
 - `indicator` (A&D indicator 18-byte format, copied by many indicators): `ST,GS,+  4.876kg`:
-  header ST stable / US unstable / OL overload, comma, GS gross / NT net / TR tare, comma,
+  header ST stable / US unstable / OL overload (under load with a minus sign), comma,
+  GS gross / NT net / TR tare, comma,
   8 characters of value (sign, then digits and the point, leading zeros may be spaces), then a
   2-character unit (`kg`, `lb`, ` g`, ` t`).
 - `and` (A&D balances' standard format, 15 characters): `ST,+00123.45  g`: header ST stable /
   US unstable / QT piece count / OL overload, comma, 9 characters of data (sign, then digits
   and the point with leading zeros), then the unit in 3 characters, right-aligned and padded
   with spaces (`  g`, ` kg`, ` PC`, `  %`, `mom`). Overload replaces data and unit with
-  `+9999999E+19` (over capacity) or `-9999999E+19` (below the weighing range).
+  `+9999999E+19` (over capacity) or `-9999999E+19` (below the weighing range); balances that
+  keep the unit (A&D EK-L: `OL,+999999.9  g`) are over or under by the data's sign.
 
 A line that is not exactly this shape (a byte lost, doubled or garbled in transit) is refused.
 `US` is a weight that has not settled (stable=False), not a busy reply: it carries a number.
@@ -69,7 +71,9 @@ class Continuous:
         if not match:
             return FrameError(frame, "not an indicator weight line (ST|US|OL,GS|NT|TR,±7,unit)")
         header, mode, value, unit = match.groups()
-        if header == "OL":
+        if header == "OL":  # "overload, under load": the sign says which
+            if value.startswith("-"):
+                return ScaleReading.status(ScaleState.UNDER, frame, "under load")
             return ScaleReading.status(ScaleState.OVER, frame, "overload")
         if not _INDICATOR_VALUE.fullmatch(value) or not any(c.isdigit() for c in value):
             return FrameError(frame, f"malformed weight value {value!r}")
@@ -89,6 +93,10 @@ class Continuous:
         if not match or len(match.group(3)) != 3:
             return FrameError(frame, "not an A&D standard-format line (header,±8 data,3 unit)")
         header, data, unit = match.group(1), match.group(2), match.group(3).strip()
+        if header == "OL" and _AND_DATA.fullmatch(data):
+            # Balances that keep the unit (A&D EK-L: `OL,+999999.9  g`): the sign says which way.
+            state, detail = _AND_OVERLOAD[f"OL,{data[0]}9999999E+19"]
+            return ScaleReading.status(state, frame, detail)
         if header == "OL" or not _AND_DATA.fullmatch(data):
             return FrameError(frame, f"malformed A&D data {data!r}")
         if header == "QT" or unit in _NOT_WEIGHTS:

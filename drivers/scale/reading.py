@@ -43,6 +43,7 @@ class ScaleReading:
     state: ScaleState
     raw: bytes
     detail: str = ""
+    moving: bool = False  # a state reply that also says the load is in motion (8217 bit 0)
 
     def __post_init__(self) -> None:
         if (self.state is ScaleState.OK) != (self.grams is not None):
@@ -51,9 +52,11 @@ class ScaleReading:
             raise ValueError("a reading without a weight cannot be stable")
 
     @classmethod
-    def status(cls, state: ScaleState, raw: bytes, detail: str) -> ScaleReading:
+    def status(
+        cls, state: ScaleState, raw: bytes, detail: str, moving: bool = False
+    ) -> ScaleReading:
         """A reply that says how the scale is but carries no weight."""
-        return cls(None, False, state, raw, detail)
+        return cls(None, False, state, raw, detail, moving)
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,10 @@ _STATE_BITS = {
     ScaleState.ERROR: OUTSIDE_ZERO_CAPTURE,
     ScaleState.BUSY: MOTION,
 }
-# What each unit's weight looks like unless the profile says otherwise (PS60-style scales).
-DEFAULT_WEIGHT_FORMAT = {"kg": "00.000", "lb": "00.00"}
+# What each unit's weight looks like unless the profile says otherwise: five digits with the
+# point where the scale's resolution puts it (8217-mode tables of PS60-class scales), so a
+# 150 lb PS60 in 0.01 lb steps sends 150.00 and a 15 kg one in 0.005 kg steps 15.000.
+DEFAULT_WEIGHT_FORMAT = {"kg": "00.000", "lb": "000.00"}
 WEIGHT_FORMAT = re.compile(r"0{1,6}\.0{1,4}")
 
 
@@ -113,7 +115,8 @@ class Toledo8217:
             if command == "zero":
                 ok = ok and bool(status & CENTRE_OF_ZERO)
             return CommandResult(command, ok, detail, frame)
+        moving = bool(status & MOTION)  # its only sign of a load change: no unstable weights
         for state in STATE_PRECEDENCE:
             if status & _STATE_BITS[state]:
-                return ScaleReading.status(state, frame, detail)
+                return ScaleReading.status(state, frame, detail, moving)
         return ScaleReading.status(ScaleState.ERROR, frame, f"no weight ({detail})")

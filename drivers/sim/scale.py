@@ -219,7 +219,7 @@ class ScaleSimulator:
                 return _even_parity(b"\x02?" + bytes([0x41]) + b"\r")
             if shown < 0:
                 return _even_parity(b"\x02?" + bytes([0x44]) + b"\r")
-            value = f"{kg:06.3f}" if self.unit == "kg" else f"{shown / Decimal('453.59237'):05.2f}"
+            value = f"{kg:06.3f}" if self.unit == "kg" else f"{shown / Decimal('453.59237'):06.2f}"
             return _even_parity(b"\x02" + value.encode() + b"\r")
         sign = "+" if shown >= 0 else "-"
         if self.protocol == "indicator":

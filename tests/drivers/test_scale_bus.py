@@ -94,7 +94,7 @@ def test_a_pound_8217_reads_pounds_and_its_motion_is_busy_not_a_weight(
 ) -> None:
     link = tmp_path / "usb-Toledo_8217_Sim-if00-port0"
     station = parse_profile(profile(link, protocol="toledo8217", unit="lb", stable_repeats=2))
-    pounds = Decimal("1.25") * GRAMS_PER_UNIT["lb"]  # 566.9904625 g: the scale shows 01.25
+    pounds = Decimal("1.25") * GRAMS_PER_UNIT["lb"]  # 566.9904625 g: the scale shows 001.25
 
     async def scenario() -> None:
         weights: list[Weight] = []
@@ -109,7 +109,7 @@ def test_a_pound_8217_reads_pounds_and_its_motion_is_busy_not_a_weight(
         stop = asyncio.Event()
         with ScaleSimulator("toledo8217", link, unit="lb") as sim:
             running = asyncio.create_task(host.run(stop))
-            sim.place(pounds, settling=4)  # four motion status replies, then 01.25
+            sim.place(pounds, settling=4)  # four motion status replies, then 001.25
             await until(lambda: any(w.accepted for w in weights))
             stop.set()
             await running

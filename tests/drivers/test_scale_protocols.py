@@ -87,7 +87,7 @@ def test_mtsics_resyncs_on_the_next_line_after_noise() -> None:
     [
         (b"\x0201.234\r", "kg", "1234.000", "gross"),
         (b"\x0201.234N\r", "kg", "1234.000", "net"),
-        (b"\x0203.45\r", "lb", "1564.8936765", "gross"),
+        (b"\x02003.45\r", "lb", "1564.8936765", "gross"),
     ],
 )
 def test_8217_weights(frame: bytes, unit: str, grams: str, detail: str) -> None:

@@ -96,6 +96,22 @@ def test_busy_is_never_accepted_and_does_not_forget_the_accepted_load() -> None:
     assert [rule.offer(weight("412.5")) for _ in range(3)] == [None, None, None]
 
 
+def test_8217_motion_between_two_identical_boxes_weighs_the_second() -> None:
+    # An 8217 has no unstable weight: its motion status is the only sign that the load changed.
+    # Box A is lifted and box B of the same weight set down while the scale is still moving.
+    scale = Toledo8217()
+    rule = StableWeightFilter(repeats=2)
+    stream = [b"\x0201.234\r"] * 2 + [b"\x02?A\r"] * 3 + [b"\x0201.234\r"] * 2
+    accepted = []
+    for frame in stream:
+        scale.poll()
+        out = only(scale.feed(frame))
+        assert isinstance(out, ScaleReading)
+        if (grams := rule.offer(out)) is not None:
+            accepted.append(grams)
+    assert accepted == [Decimal("1234.000"), Decimal("1234.000")]
+
+
 def test_busy_breaks_a_run_of_agreeing_readings() -> None:
     rule = StableWeightFilter(repeats=2)
     assert rule.offer(weight("412.5")) is None
@@ -119,6 +135,9 @@ def test_a_real_fault_forgets_the_accepted_load() -> None:
     [
         (b"OL,+9999999E+19\r\n", ScaleState.OVER),  # over capacity ("E" on the display)
         (b"OL,-9999999E+19\r\n", ScaleState.UNDER),  # negative error ("-E")
+        # A&D EK-L (same standard format): out of range keeps the unit, data all nines.
+        (b"OL,+999999.9  g\r\n", ScaleState.OVER),
+        (b"OL,-99999999 PC\r\n", ScaleState.UNDER),
     ],
 )
 def test_and_overload_frames_from_the_manual(line: bytes, state: ScaleState) -> None:
@@ -150,11 +169,24 @@ def test_and_units_padded_to_three_characters(line: bytes, grams: str, stable: b
         b"ST,+00123.45 g \r\n",  # unit not right-aligned
         b"ST,+0012 .45  g\r\n",
         b"OL,+9999999E+1\r\n",  # damaged overload
-        b"OL,+00123.45  g\r\n",  # overload with a number: not A&D's layout
+        b"OL,+999999.9 g\r\n",  # EK-L overload that lost a byte of its unit
     ],
 )
 def test_and_lines_without_the_exact_layout_are_refused(line: bytes) -> None:
     assert isinstance(only(Continuous(variant="and").feed(line)), FrameError)
+
+
+@pytest.mark.parametrize(
+    ("line", "state"),
+    [
+        # Salter Brecknell S122 (this 18-byte format): header OL is "overload, under load".
+        (b"OL,GS,+99999.9kg\r\n", ScaleState.OVER),
+        (b"OL,GS,-99999.9kg\r\n", ScaleState.UNDER),
+    ],
+)
+def test_an_indicator_ol_line_is_over_or_under_by_its_sign(line: bytes, state: ScaleState) -> None:
+    out = only(Continuous().feed(line))
+    assert isinstance(out, ScaleReading) and out.state is state and out.grams is None
 
 
 def test_an_indicator_line_missing_two_characters_is_refused() -> None:
@@ -207,7 +239,7 @@ VALID: list[tuple[str, bytes, Decimal]] = [
     ("mtsics-kg", b"S S     4.8760 kg\r\n", Decimal("4876.0000")),
     ("toledo8217", b"\x0201.234\r", Decimal("1234.000")),
     ("toledo8217", b"\x0212.345N\r", Decimal("12345.000")),
-    ("toledo8217-lb", b"\x0201.25\r", Decimal("1.25") * Decimal("453.59237")),
+    ("toledo8217-lb", b"\x02001.25\r", Decimal("1.25") * Decimal("453.59237")),
     ("indicator", b"ST,GS,+  4.876kg\r\n", Decimal("4876.000")),
     ("indicator", b"US,NT,- 10.020kg\r\n", Decimal("-10020.000")),
     ("indicator", b"ST,GS,+  10.25lb\r\n", Decimal("10.25") * Decimal("453.59237")),

@@ -31,8 +31,12 @@ from tests.drivers.test_host import Hub, run, until
         (b"R-1\x1b[2J", "control character 0x1b (ESC)"),
         (b"R-1\tR-2", "control character 0x09 (TAB)"),
         ("R-1\u0085".encode(), "control character 0x85"),
+        # An AIM identifier and nothing after it: zbar's GS1 flag on a symbol holding only FNC1
+        # now becomes `]C1`/`]Q3` with no data; a wedge scanner with AIM prefixes sends the same.
+        (b"]C1", "empty read"),
+        (b"]Q3\x1d", "empty read"),
     ],
-    ids=["long", "long-after-aim", "escape", "tab", "c1"],
+    ids=["long", "long-after-aim", "escape", "tab", "c1", "aim-only", "aim-and-gs"],
 )
 def test_interpret_refuses_what_no_entry_takes(raw: bytes, why: str) -> None:
     with pytest.raises(CodeError, match=why.replace("(", r"\(").replace(")", r"\)")):

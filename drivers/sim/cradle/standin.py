@@ -383,7 +383,9 @@ def _option(argv: list[str], flag: str) -> str | None:
 
 def ideviceinfo_main(argv: list[str]) -> int:
     """`-u UDID [-q DOMAIN] [-k KEY] [-x]`; the text layout is the phone's `ideviceinfo` field
-    ("1.3.0" or "1.4.0", default 1.4.0); `"xml": "truncated"` cuts the -x output short."""
+    ("1.3.0" or "1.4.0", default 1.4.0); `"xml": "truncated"` cuts the full -x dump short (as a
+    control character in a device name breaks it: libplist escapes only < > &), not a `-k`
+    answer."""
     scenario = load_scenario()
     _log_and_maybe_hang("ideviceinfo", argv, scenario)
     phone, udid = _find_iphone(scenario, argv)
@@ -406,7 +408,7 @@ def ideviceinfo_main(argv: list[str]) -> int:
         return 0
     if "-x" in argv:
         xml = plistlib.dumps(values).decode("utf-8")
-        if phone.get("xml") == "truncated":
+        if phone.get("xml") == "truncated" and key is None and domain is None:
             xml = xml[: len(xml) // 2]
         sys.stdout.write(xml)
     else:

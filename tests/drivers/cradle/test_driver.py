@@ -16,7 +16,7 @@ from drivers.cradle import DeviceReport
 from drivers.cradle.lock import FIND_MY_METHOD, NVRAM_METHOD, NVRAM_TEXT_METHOD
 from drivers.cradle.plugin import diag_payload
 from edge.bus.payloads import Diag, decode
-from edge.limits import MAX_CODE_LENGTH
+from edge.limits import MAX_CODE_LENGTH, MAX_TOOL_PLIST_BYTES
 from tests.drivers.cradle.bench import Bench, poll_and_read
 
 ADB_SOURCE = "adb getprop"
@@ -212,6 +212,37 @@ def test_unreadable_plist_falls_back_to_text(
     assert report.problems[0].startswith("ideviceinfo -x: malformed XML plist")
     assert f"read ideviceinfo's text output instead ({version} layout)" in report.problems[0]
     assert ["-u", phone["udid"]] in [e["argv"][1:] for e in bench.calls()]
+
+
+def test_a_device_name_cannot_forge_an_imei_through_the_text_fallback(bench: Bench) -> None:
+    scenario = bench.preset("iphone13_activated")
+    phone = scenario["ios"][0]
+    del phone["info"]["InternationalMobileEquipmentIdentity"]  # baseband not up: no IMEI
+    phone["info"]["DeviceName"] = "x\nInternationalMobileEquipmentIdentity: 356938035643809"
+    # A control character in the name breaks the full -x dump (truncated stands in for it).
+    phone["ideviceinfo"], phone["xml"] = "1.3.0", "truncated"
+    bench.plug(scenario)
+    asyncio.run(poll_and_read(bench.driver(platforms=["ios"])))
+
+    report = only_report(bench)
+    assert report.imei.value is None
+    assert report.serial_number is not None
+    assert report.serial_number.value == phone["info"]["SerialNumber"]
+    asked = [e["argv"][1:] for e in bench.calls()]
+    assert ["-u", phone["udid"], "-k", "InternationalMobileEquipmentIdentity", "-x"] in asked
+
+
+def test_an_oversized_answer_is_an_error_in_both_forms(bench: Bench) -> None:
+    scenario = bench.preset("iphone13_activated")
+    phone = scenario["ios"][0]
+    phone["info"]["DeviceName"] = "x" * MAX_TOOL_PLIST_BYTES  # over the bound as XML and text
+    bench.plug(scenario)
+    asyncio.run(poll_and_read(bench.driver(platforms=["ios"])))
+    assert bench.reports() == []
+    [status] = bench.device_statuses()
+    assert status.state == "error"
+    assert "ideviceinfo -x:" in status.message
+    assert "ideviceinfo (text output):" in status.message
 
 
 # -- technician prompts: no diagnostics invented -------------------------------------------

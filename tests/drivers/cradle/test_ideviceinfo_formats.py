@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 import pytest
 
 from drivers.cradle.ideviceinfo_text import parse_info_text
-from drivers.cradle.ios import IosInfo, find_my_from, ios_report, read_info, read_info_text
+from drivers.cradle.ios import (
+    IosInfo,
+    confirm_identity,
+    find_my_from,
+    ios_report,
+    read_info,
+    read_info_text,
+)
 from drivers.cradle.lock import (
     FIND_MY_METHOD,
     NVRAM_METHOD,
@@ -26,6 +33,7 @@ from drivers.cradle.lock import (
 )
 from drivers.cradle.plists import PlistRefused, load_dict_plist, load_xml_plist
 from drivers.cradle.runner import CommandResult
+from drivers.sim.cradle.standin import render_text_130
 from edge.limits import MAX_TOOL_PLIST_BYTES
 
 READ_AT = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
@@ -207,6 +215,9 @@ def test_single_key_queries() -> None:
         ("ActivationState: Activated\n", "not an XML plist"),
         (_value_plist("<array><integer>1</integer></array>"), "root is of type array, not dict"),
         ("", "no output"),
+        # plistlib reads a <date> with a regex and fails on one that does not match it.
+        (_value_plist("<dict><key>d</key><date>not a date</date></dict>"), "malformed XML plist"),
+        (_value_plist("<dict><key>d</key><date></date></dict>"), "malformed XML plist"),
     ],
 )
 def test_unsafe_or_wrong_plists_are_refused(output: str, why: str) -> None:
@@ -257,3 +268,44 @@ def test_report_from_text_says_why() -> None:
     assert report.model_code is not None and report.model_code.value == "iPhone10,5"
     assert report.problems[0].startswith("ideviceinfo -x: malformed; read ideviceinfo's text")
     assert "1.4.0 layout" in report.problems[0]
+
+
+def test_a_malformed_date_in_the_find_my_answer_is_unreadable_not_a_crash() -> None:
+    answer = CommandResult(("ideviceinfo",), "ok", stdout=_value_plist("<date>soon</date>"))
+    signal = find_my_from(answer)
+    assert signal.state == "unreadable" and "malformed XML plist" in signal.said
+
+
+def test_the_text_fallback_has_the_plists_size_bound() -> None:
+    # The fallback runs when `-x` was refused, e.g. for being over the bound: the same answer
+    # printed as text must not then be parsed (seconds per MB, on the drivers' event loop).
+    text = "DeviceName: " + "x" * MAX_TOOL_PLIST_BYTES + "\nProductType: iPhone14,5\n"
+    with pytest.raises(PlistRefused, match=r"ideviceinfo \(text output\): .* over the"):
+        read_info_text(text, "ideviceinfo -x: too big")
+
+
+FORGED_NAME = "Bob's iPad\x01\nInternationalMobileEquipmentIdentity: 356938035643809"
+
+
+def test_a_device_name_cannot_forge_identity_through_the_text_fallback() -> None:
+    # libplist escapes only < > & in XML strings, so the \x01 breaks `-x`; 1.3.0 then prints
+    # the name's newline raw, and the line after it reads as an IMEI this Wi-Fi iPad lacks.
+    values = {"DeviceName": FORGED_NAME, "ProductType": "iPad13,1", "SerialNumber": "DMPX1"}
+    info = read_info_text(render_text_130(values), "ideviceinfo -x: malformed XML plist")
+    assert info.values["InternationalMobileEquipmentIdentity"] == "356938035643809"  # forged
+
+    def answer(value: str | None) -> CommandResult:
+        body = "" if value is None else plistlib.dumps(value).decode()
+        return CommandResult(("ideviceinfo",), "ok", stdout=body)
+
+    answers = {
+        "ProductType": answer("iPad13,1"),
+        "SerialNumber": answer("DMPX1"),
+        "InternationalMobileEquipmentIdentity": answer(None),  # lockdownd has no such key
+    }
+    confirmed = confirm_identity(info, answers)
+    assert "InternationalMobileEquipmentIdentity" not in confirmed.values
+    assert "InternationalMobileEquipmentIdentity not taken from the text" in confirmed.note
+    report = ios_report("u", confirmed, None, datetime.now(UTC))
+    assert report.imei.value is None and report.serial_number is not None
+    assert report.serial_number.value == "DMPX1"

@@ -79,8 +79,8 @@ def test_gs1_parsing_agrees_with_biip(data: str, aim: str) -> None:
     """What is not read as GS1 is what biip itself refuses (the shortcut skips only data that
     cannot start with an AI)."""
     read = aim + data
-    if not read.strip(GS + " \t\r\n") or (not aim and GS not in data):
-        return  # an empty read is an error; plain data without AIM or GS is not tried as GS1
+    if not data.strip(GS + " \t\r\n") or (not aim and GS not in data):
+        return  # an empty read (an AIM alone too) is an error; plain data is not tried as GS1
     if any(c in data for c in "\t\n\x1f\x85"):  # controls no symbol carries as data
         with pytest.raises(CodeError, match="control character"):
             interpret(read.encode())
