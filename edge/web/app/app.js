@@ -13,6 +13,7 @@ import { SignIn } from "./screens/sign-in.js";
 import { Status } from "./screens/status.js";
 
 const PROBE_MS = 10_000;
+const NOTICE_MS = 5_000; // a welcome or sign-out note goes after this; errors stay
 const SCREENS = { "/status": Status };
 const HOME = "/status";
 
@@ -36,6 +37,12 @@ export function App() {
       app.set({ notice: null });
     }
   }, [state.notice]);
+
+  useEffect(() => {
+    if (!notice) return undefined;
+    const timer = setTimeout(() => setNotice(null), NOTICE_MS);
+    return () => clearTimeout(timer);
+  }, [notice]);
 
   useEffect(() => {
     if (state.session && !SCREENS[route]) navigate(HOME);

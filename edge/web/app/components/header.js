@@ -8,20 +8,20 @@ const LINK_CLASS = { live: "ok", online: "ok", offline: "bad", unknown: "wait" }
 export function Header({ session, link, station, onSignOut }) {
   return html`
     <header class="bar">
-      <div class="where">
-        <span class="station">${station || t("app.title")}</span>
+      <span class="station">${station || t("app.title")}</span>
+      <div class="state">
         <span class=${`link ${LINK_CLASS[link] ?? "wait"}`} role="status" data-link=${link}>
           <span class="dot" aria-hidden="true"></span>${t(`link.${link}`)}
         </span>
-      </div>
-      <div class="who">
         ${session
           ? html`<span class="person" data-operator=${session.operator_id}
-                >${t("header.signed_in", { name: session.name, role: t(`role.${session.role}`) })}</span
-              >
-              <button type="button" class="quiet" onClick=${onSignOut}>${t("header.sign_out")}</button>`
+              >${t("header.signed_in", { name: session.name, role: t(`role.${session.role}`) })}</span
+            >`
           : html`<span class="person">${t("header.nobody")}</span>`}
       </div>
+      ${session
+        ? html`<button type="button" class="quiet sign-out" onClick=${onSignOut}>${t("header.sign_out")}</button>`
+        : null}
     </header>
   `;
 }

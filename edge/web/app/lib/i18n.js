@@ -27,6 +27,11 @@ export function setLanguage(lang) {
   return language;
 }
 
+/** Whether the catalogue has `key` (for names that come from the hub, like event types). */
+export function has(key) {
+  return key in MESSAGES.en;
+}
+
 export function t(key, values = {}) {
   const text = MESSAGES[language][key] ?? MESSAGES.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in values ? String(values[name]) : `{${name}}`));

@@ -7,6 +7,7 @@ import { app, createStore } from "./store.js";
 
 const SESSION = "session";
 const LAST_SEQ = "feed.lastSeq";
+const RECENT_EVENTS = "feed.recent";
 const RECENT = 12;
 
 // what the live feed brought: recent custody events, device statuses, latest readings
@@ -60,6 +61,7 @@ export async function endLocally() {
   stopFeed();
   await forget(SESSION);
   await forget(LAST_SEQ);
+  await forget(RECENT_EVENTS);
   navigator.serviceWorker?.controller?.postMessage({ type: "signed-out" });
   live.set({ events: [], devices: {}, readings: {} });
   app.set({ session: null, feedState: "idle" });
@@ -68,13 +70,16 @@ export async function endLocally() {
 async function startFeed(session) {
   stopFeed();
   const lastSeq = (await load(LAST_SEQ)) ?? null;
+  live.set({ events: lastSeq === null ? [] : ((await load(RECENT_EVENTS)) ?? []) });
   feed = new LiveFeed({
     token: session.token,
     lastSeq,
     backfill: RECENT,
     on: {
       event(event) {
-        live.set({ events: [event, ...live.get().events].slice(0, RECENT) });
+        const events = [event, ...live.get().events].slice(0, RECENT);
+        live.set({ events });
+        save(RECENT_EVENTS, events).catch(() => {});
       },
       reading(message) {
         live.set({ readings: { ...live.get().readings, [message.device]: message } });

@@ -3,9 +3,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../lib/api.js";
 import { html } from "../lib/html.js";
-import { formatAge, formatBytes, formatTime, t } from "../lib/i18n.js";
+import { formatAge, formatBytes, formatTime, has, t } from "../lib/i18n.js";
 import { live } from "../lib/session.js";
-import { useStore } from "../lib/store.js";
+import { app, useStore } from "../lib/store.js";
 
 const REFRESH_MS = 15_000;
 const DISK_LOW = 0.1; // below a tenth free: warn
@@ -28,16 +28,18 @@ function Card({ title, state, children, name }) {
   </section>`;
 }
 
-function Devices({ devices, liveDevices, readings }) {
+function Devices({ devices, liveDevices, readings, stale }) {
   return html`<ul class="devices">
     ${devices.map((slot) => {
       const status = liveDevices[slot.device] ?? slot.status;
       const state = slot.enabled === false ? "disabled" : (status?.state ?? "unknown");
       const reading = readings[slot.device];
-      return html`<li class=${`device ${DEVICE_CLASS[state] ?? "wait"}`} data-device=${slot.device} data-state=${state}>
+      return html`<li class=${`device ${stale ? "stale" : (DEVICE_CLASS[state] ?? "wait")}`} data-device=${slot.device} data-state=${state}>
         <span class="name">${slot.device}</span>
         <span class="kind">${slot.kind}</span>
-        <span class="state"><span class="dot" aria-hidden="true"></span>${t(`status.device_${state}`)}</span>
+        <span class="state"><span class="dot" aria-hidden="true"></span>${stale
+          ? t("status.last_seen", { state: t(`status.device_${state}`) })
+          : t(`status.device_${state}`)}</span>
         ${status?.reason && state !== "online" ? html`<span class="reason">${status.reason}</span>` : null}
         ${reading ? html`<span class="reading">${describeReading(reading)}</span>` : null}
       </li>`;
@@ -56,9 +58,9 @@ function Activity({ events }) {
   if (!events.length) return html`<p class="quiet-text">${t("status.activity_none")}</p>`;
   return html`<ol class="activity">
     ${events.map(
-      (event) => html`<li data-seq=${event.seq} data-type=${event.type}>
+      (event) => html`<li data-seq=${event.seq} data-type=${event.type} class=${event.type.startsWith("exception.raised") ? "bad" : ""}>
         <span class="seq">#${event.seq}</span>
-        <span class="type">${event.type}</span>
+        <span class="type">${has(`event.${event.type}`) ? t(`event.${event.type}`) : event.type}</span>
         <span class="subject">${event.subject ?? ""}</span>
         <time datetime=${event.ts}>${formatTime(event.ts)}</time>
       </li>`,
@@ -78,6 +80,7 @@ export function Status({ session }) {
         const loaded = await loadStatus(session.token);
         if (!stopped) {
           setStatus(loaded);
+          app.set({ station: `${loaded.station.site} / ${loaded.station.station}` });
           setError(null);
         }
       } catch (failure) {
@@ -108,14 +111,11 @@ export function Status({ session }) {
     <section class="screen status" aria-labelledby="status-title">
       <h1 id="status-title">${t("status.title")}</h1>
       ${cachedAt && html`<p class="banner wait" role="status">${t("status.stale", { time: formatTime(cachedAt) })}</p>`}
-      <div class="cards">
+      <div class=${`cards${cachedAt ? " stale" : ""}`}>
         <${Card} name="station" title=${t("status.station")} state=${station.bus?.connected === false ? "bad" : "ok"}>
           <p class="big">${station.site} / ${station.station}</p>
           <p>${station.role} · ${t("status.journal", { size: station.journal.size })}</p>
           ${station.bus?.connected === false ? html`<p class="bad-text">${t("status.bus_down")}</p>` : null}
-        <//>
-        <${Card} name="devices" title=${t("status.devices")}>
-          <${Devices} devices=${devices} liveDevices=${feed.devices} readings=${feed.readings} />
         <//>
         <${Card} name="replication" title=${t("status.replication")} state=${replication.status === "alarm" ? "bad" : backlog ? "wait" : "ok"}>
           <p class="big">${backlog ? t("status.backlog", { events: backlog }) : t("status.backlog_none")}</p>
@@ -128,6 +128,7 @@ export function Status({ session }) {
         <//>
         <${Card} name="clock" title=${t("status.clock")} state=${synced ? "ok" : "wait"}>
           <p class="big">${synced ? t("status.clock_synced") : t("status.clock_unsynced")}</p>
+          ${synced ? null : html`<p>${t("status.clock_unsynced_note")}</p>`}
           ${station.time ? html`<p><time datetime=${station.time}>${formatTime(station.time)}</time></p>` : null}
         <//>
         ${disk && html`<${Card} name="disk" title=${t("status.disk")} state=${diskLow ? "bad" : "ok"}>
@@ -135,6 +136,9 @@ export function Status({ session }) {
             ? t("status.disk_low", { free: formatBytes(disk.free_bytes) })
             : t("status.disk_free", { free: formatBytes(disk.free_bytes), total: formatBytes(disk.total_bytes) })}</p>
         <//>`}
+        <${Card} name="devices" title=${t("status.devices")}>
+          <${Devices} devices=${devices} liveDevices=${cachedAt ? {} : feed.devices} readings=${cachedAt ? {} : feed.readings} stale=${Boolean(cachedAt)} />
+        <//>
         <${Card} name="activity" title=${t("status.activity")}>
           <${Activity} events=${feed.events} />
         <//>
