@@ -181,10 +181,27 @@ def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     locale = getattr(request, "param", None) or "en-GB"
     created = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     created.set_default_timeout(15_000)
+    console: list[str] = []
+    created.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    created.on("weberror", lambda error: console.append(f"error: {error.error}"))
     try:
         yield created
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            # what the person would have seen, for the failure report
+            for open_page in created.pages:
+                print(f"--- {open_page.url}\n{open_page.inner_text('body')}")
+            print("--- console\n" + "\n".join(console[-40:]))
     finally:
         created.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report
 
 
 @pytest.fixture

@@ -30,8 +30,9 @@ export function SignIn({ onSignedIn }) {
   const pin = useRef(null);
 
   useEffect(() => {
-    if (who && pin.current) pin.current.focus();
-  }, [who]);
+    // after each answer too: the field was disabled while the hub checked the PIN
+    if (who && !busy && pin.current) pin.current.focus();
+  }, [who, busy]);
 
   function identified(code, source) {
     setError(null);
@@ -53,7 +54,6 @@ export function SignIn({ onSignedIn }) {
       setError(explain(failure));
       signal("exception");
       setBusy(false);
-      pin.current.focus();
     }
   }
 
