@@ -114,7 +114,7 @@ export function Status({ session }) {
       <div class=${`cards${cachedAt ? " stale" : ""}`}>
         <${Card} name="station" title=${t("status.station")} state=${station.bus?.connected === false ? "bad" : "ok"}>
           <p class="big">${station.site} / ${station.station}</p>
-          <p>${station.role} · ${t("status.journal", { size: station.journal.size })}</p>
+          <p>${station.role} · ${t("status.journal", { size: Math.max(station.journal.size, feed.events[0]?.seq ?? 0) })}</p>
           ${station.bus?.connected === false ? html`<p class="bad-text">${t("status.bus_down")}</p>` : null}
         <//>
         <${Card} name="replication" title=${t("status.replication")} state=${replication.status === "alarm" ? "bad" : backlog ? "wait" : "ok"}>
