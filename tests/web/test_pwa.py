@@ -5,6 +5,8 @@ a temp folder, and to docs/screens/ when scripts/pwa-screens.sh asks (EDGE_SCREE
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import shutil
@@ -319,3 +321,34 @@ def _axe(page: Any) -> list[str]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def test_the_camera_decoder_loads_its_wasm_from_the_hub_only_when_asked(
+    web_station: WebStation, context: Any
+) -> None:
+    """Chromium on Linux has no BarcodeDetector: the vendored ponyfill decodes a QR code with
+    the WASM served by the hub (no CDN), and the shell did not load either before."""
+    import segno
+
+    picture = io.BytesIO()
+    segno.make_qr("RET-2026-000123", error="m").save(picture, kind="png", scale=8, border=4)
+    requested: list[str] = []
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    open_app(page, web_station)
+    assert not any("zxing" in url or "barcode-detector" in url for url in requested)
+    found = page.evaluate(
+        """async (png) => {
+            const { loadDecoder } = await import("/app/lib/decoder.js");
+            const { detector, source } = await loadDecoder();
+            const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+            const image = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+            const codes = await detector.detect(image);
+            return { source, codes: codes.map((c) => [c.format, c.rawValue]) };
+        }""",
+        base64.b64encode(picture.getvalue()).decode(),
+    )
+    assert found == {"source": "ponyfill", "codes": [["qr_code", "RET-2026-000123"]]}
+    wasm = [url for url in requested if url.endswith(".wasm")]
+    assert wasm == [web_station.at("/vendor/zxing-wasm/zxing_reader.wasm")]
+    assert all(url.startswith(web_station.url) for url in requested)
