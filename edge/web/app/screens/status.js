@@ -35,8 +35,7 @@ function Devices({ devices, liveDevices, readings, stale }) {
       const state = slot.enabled === false ? "disabled" : (status?.state ?? "unknown");
       const reading = readings[slot.device];
       return html`<li class=${`device ${stale ? "stale" : (DEVICE_CLASS[state] ?? "wait")}`} data-device=${slot.device} data-state=${state}>
-        <span class="name">${slot.device}</span>
-        <span class="kind">${slot.kind}</span>
+        <span class="what"><span class="name">${slot.device}</span> <span class="kind">${slot.kind}</span></span>
         <span class="state"><span class="dot" aria-hidden="true"></span>${stale
           ? t("status.last_seen", { state: t(`status.device_${state}`) })
           : t(`status.device_${state}`)}</span>
