@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.hub.live import wait_for
@@ -211,8 +212,8 @@ def test_status_shows_the_simulated_devices_and_the_live_feed_resumes(
     # while no screen is open, the station goes on; the next screen resumes from the last
     # seq it saw: it fetches what came since, and shows nothing twice
     web_station.scanner.scan("1Z999AA10123456791")
-    wait_for(lambda: _journal_size(web_station, context, token) >= seen + 2, what="2nd scan")
-    after = _journal_size(web_station, context, token)
+    wait_for(lambda: _hub_journal_size(web_station, token) >= seen + 2, what="2nd scan")
+    after = _hub_journal_size(web_station, token)
     page = context.new_page()
     page.goto(web_station.at("/app/#/status"))
     page.wait_for_function(
@@ -230,11 +231,40 @@ def test_status_shows_the_simulated_devices_and_the_live_feed_resumes(
     assert seen in shown
 
 
-def _journal_size(station: WebStation, context: Any, token: str) -> int:
-    answer = context.request.get(
+def test_the_feed_reconnects_by_itself_and_catches_up_what_it_missed(
+    web_station: WebStation, context: Any
+) -> None:
+    page = context.new_page()
+    sign_in(page, web_station)
+    page.wait_for_selector('.link[data-link="live"]')
+    token = page.evaluate(SESSION_TOKEN)
+    before = _hub_journal_size(web_station, token)
+    context.set_offline(True)  # the handheld loses the Wi-Fi; the station goes on
+    try:
+        page.wait_for_selector('.link[data-link="offline"]')
+        web_station.scanner.scan("1Z999AA10123456784")
+        # asked from here, not the browser: the scan's two events are in while it is away
+        wait_for(lambda: _hub_journal_size(web_station, token) >= before + 2, what="the scan")
+    finally:
+        context.set_offline(False)
+    page.wait_for_selector('.link[data-link="live"]')
+    page.wait_for_function(
+        "(seq) => [...document.querySelectorAll('.activity li')].some((li) => +li.dataset.seq "
+        "> seq && li.dataset.type === 'exception.raised')",
+        arg=before,
+    )
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('.activity li')].map((li) => +li.dataset.seq)"
+    )
+    assert shown == list(range(shown[0], shown[0] - len(shown), -1)), shown  # none twice
+    assert before + 1 in shown and before + 2 in shown
+
+
+def _hub_journal_size(station: WebStation, token: str) -> int:
+    answer = httpx.get(
         station.at("/api/v1/journal?limit=1"), headers={"Authorization": f"Bearer {token}"}
     )
-    assert answer.ok, answer.text()
+    answer.raise_for_status()
     return int(answer.json()["size"])
 
 

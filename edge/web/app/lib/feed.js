@@ -6,6 +6,8 @@ import { api } from "./api.js";
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 8_000; // a connection not greeted by then is given up (a dead Wi-Fi
+// can leave a WebSocket connecting for minutes without a close event)
 export const UNAUTHORIZED = 4401;
 
 export class LiveFeed {
@@ -30,6 +32,11 @@ export class LiveFeed {
 
   start() {
     this.stopped = false;
+    // the device's own word on its network: drop at once when it goes, retry at once when back
+    this.wentOffline = () => this.drop();
+    this.cameOnline = () => this.retryNow();
+    window.addEventListener("offline", this.wentOffline);
+    window.addEventListener("online", this.cameOnline);
     this.connect();
     return this;
   }
@@ -37,9 +44,37 @@ export class LiveFeed {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.connectTimer);
+    window.removeEventListener("offline", this.wentOffline);
+    window.removeEventListener("online", this.cameOnline);
     if (this.socket) this.socket.close(1000);
     this.socket = null;
     this.setState("idle");
+  }
+
+  /** Forget the current socket without waiting for its close event, and retry later. */
+  drop() {
+    const socket = this.socket;
+    this.socket = null;
+    clearTimeout(this.connectTimer);
+    if (socket) {
+      socket.onclose = null;
+      socket.onmessage = null;
+      socket.close();
+    }
+    if (!this.stopped) {
+      clearTimeout(this.timer);
+      this.retry();
+    }
+  }
+
+  retryNow() {
+    if (this.stopped || this.state === "live") return;
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    if (this.socket) this.drop();
+    clearTimeout(this.timer);
+    this.connect();
   }
 
   /** Drop the connection now and reconnect (after a network change, or when lagged). */
@@ -65,11 +100,16 @@ export class LiveFeed {
       return;
     }
     this.socket = socket;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.socket === socket && this.state !== "live") this.drop();
+    }, CONNECT_TIMEOUT_MS);
     socket.onopen = () => socket.send(JSON.stringify({ token: this.token }));
     socket.onmessage = (message) => this.received(message.data);
     socket.onclose = (closed) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      clearTimeout(this.connectTimer);
       if (closed.code === UNAUTHORIZED) {
         this.stopped = true;
         this.setState("ended");
@@ -97,6 +137,7 @@ export class LiveFeed {
     }
     switch (message.type) {
       case "hello":
+        clearTimeout(this.connectTimer);
         this.attempt = 0;
         this.setState("live");
         if (this.lastSeq === null) this.lastSeq = Math.max(0, message.journal_size - this.backfill);
