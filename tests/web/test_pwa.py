@@ -260,6 +260,22 @@ def test_the_feed_reconnects_by_itself_and_catches_up_what_it_missed(
     assert before + 1 in shown and before + 2 in shown
 
 
+def test_a_session_ended_elsewhere_signs_the_screen_out(
+    web_station: WebStation, context: Any
+) -> None:
+    page = context.new_page()
+    sign_in(page, web_station)
+    page.wait_for_selector('.link[data-link="live"]')
+    token = page.evaluate(SESSION_TOKEN)
+    ended = httpx.post(
+        web_station.at("/api/v1/auth/sign-out"), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert ended.status_code == 204
+    page.wait_for_selector("#badge")  # the stream closed with 4401: back to the sign-in
+    assert page.inner_text('main [role="status"]') == "Your session ended. Sign in again."
+    assert page.inner_text(".bar .person") == "Nobody signed in"
+
+
 def _hub_journal_size(station: WebStation, token: str) -> int:
     answer = httpx.get(
         station.at("/api/v1/journal?limit=1"), headers={"Authorization": f"Bearer {token}"}

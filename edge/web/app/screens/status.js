@@ -1,10 +1,10 @@
 // Station status: devices online or not, the upstream backlog, the clock, the disk, and what
 // the live feed brought. Shows the last-seen figures (with their time) when the station is away.
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../lib/api.js";
+import { api, ApiError } from "../lib/api.js";
 import { html } from "../lib/html.js";
 import { formatAge, formatBytes, formatTime, has, t } from "../lib/i18n.js";
-import { live } from "../lib/session.js";
+import { endLocally, live } from "../lib/session.js";
 import { app, useStore } from "../lib/store.js";
 
 const REFRESH_MS = 15_000;
@@ -83,6 +83,12 @@ export function Status({ session }) {
           setError(null);
         }
       } catch (failure) {
+        if (failure instanceof ApiError && failure.status === 401) {
+          // the hub ended the session (signed out elsewhere, expired, disabled)
+          await endLocally();
+          app.set({ notice: "session.ended" });
+          return;
+        }
         if (!stopped) setError(failure);
       }
     }
