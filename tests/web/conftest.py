@@ -111,7 +111,12 @@ def web_station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStation
         root, PROFILE.format(port=broker.port, scale=scale.link, scanner=scanner.link)
     )
     profile = load_hub_profile(path)
-    for operator_id, role in (("olga", Role.OPERATOR), ("tom", Role.TECHNICIAN)):
+    for operator_id, role in (
+        ("olga", Role.OPERATOR),
+        ("oscar", Role.OPERATOR),
+        ("tom", Role.TECHNICIAN),
+        ("ada", Role.ADMIN),
+    ):
         add_operator(data_dir, operator_id, role, f"BADGE-{operator_id.upper()}")
     scale.plug()
     scanner.plug()

@@ -10,11 +10,16 @@ import { navigate, useRoute } from "./lib/router.js";
 import { signOut } from "./lib/session.js";
 import { app, useStore } from "./lib/store.js";
 import { SignIn } from "./screens/sign-in.js";
+import { Dock } from "./screens/dock.js";
 import { Status } from "./screens/status.js";
 
 const PROBE_MS = 10_000;
 const NOTICE_MS = 5_000; // a welcome or sign-out note goes after this; errors stay
-const SCREENS = { "/status": Status };
+const SCREENS = { "/dock": Dock, "/status": Status };
+const NAV = [
+  ["/dock", "nav.dock"],
+  ["/status", "nav.status"],
+];
 const HOME = "/status";
 
 export function App() {
@@ -59,6 +64,13 @@ export function App() {
   return html`
     <a class="skip" href="#main">${t("app.skip")}</a>
     <${Header} session=${state.session} link=${state.link} station=${state.station} onSignOut=${leave} />
+    ${state.session
+      ? html`<nav class="tabs" aria-label=${t("nav.label")}>
+          ${NAV.map(
+            ([path, key]) => html`<a href=${`#${path}`} data-nav=${path} aria-current=${route === path ? "page" : null}>${t(key)}</a>`,
+          )}
+        </nav>`
+      : null}
     <main id="main" tabindex="-1">
       ${notice && html`<p class="banner ok" role="status">${notice}</p>`}
       ${state.session

@@ -1,8 +1,10 @@
-// Start: the language, the service worker (offline shell), the kept session, then the app.
+// Start: the language, the service worker (offline shell), the kept session, the app, and the
+// outbox (what waits is sent when the station answers).
 import { render } from "preact";
 import { App } from "./app.js";
 import { html } from "./lib/html.js";
 import { pickLanguage, setLanguage, t } from "./lib/i18n.js";
+import { startOutbox } from "./lib/outbox.js";
 import { restore } from "./lib/session.js";
 import { app } from "./lib/store.js";
 
@@ -20,4 +22,5 @@ restore()
     const root = document.getElementById("root");
     root.textContent = ""; // the boot line
     render(html`<${App} />`, root);
+    startOutbox();
   });

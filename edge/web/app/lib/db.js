@@ -1,14 +1,15 @@
-// The app's IndexedDB: the signed-in session (so a reload offline keeps it) and small values
-// such as the live feed's last seen seq.
+// The app's IndexedDB: the signed-in session (so a reload offline keeps it), small values such
+// as the live feed's last seen seq, and the outbox of actions waiting for the station.
 import { openDB } from "idb";
 
 const DB_NAME = "edge-station";
 let opening = null;
 
 function db() {
-  opening ??= openDB(DB_NAME, 1, {
-    upgrade(database) {
-      database.createObjectStore("kv");
+  opening ??= openDB(DB_NAME, 2, {
+    upgrade(database, oldVersion) {
+      if (oldVersion < 1) database.createObjectStore("kv");
+      if (oldVersion < 2) database.createObjectStore("outbox", { keyPath: "key" });
     },
   });
   return opening;
@@ -28,4 +29,22 @@ export async function save(key, value) {
 
 export async function forget(key) {
   await (await db()).delete("kv", key);
+}
+
+/** The outbox's rows (actions waiting or refused), oldest first. */
+export async function outboxRows() {
+  try {
+    const rows = await (await db()).getAll("outbox");
+    return rows.sort((a, b) => a.created.localeCompare(b.created));
+  } catch {
+    return [];
+  }
+}
+
+export async function putOutbox(row) {
+  await (await db()).put("outbox", row);
+}
+
+export async function dropOutbox(key) {
+  await (await db()).delete("outbox", key);
 }
