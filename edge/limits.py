@@ -37,3 +37,8 @@ MAX_STATION_BLOB_BYTES = 1024**4
 # Nesting of a custody event's payload (objects and lists inside each other); real payloads are
 # three or four deep, and a bound keeps every reader's recursion (JSON, pydantic) far from its own.
 MAX_PAYLOAD_DEPTH = 32
+# An Idempotency-Key header (the PWA's outbox sends 32 hex digits; UUIDs and ULIDs fit too).
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
+# Idempotency keys the hub remembers (idempotency.db): beyond this the oldest are forgotten, so
+# made-up keys cannot grow the file without end. A week of a busy dock is a few thousand.
+MAX_IDEMPOTENCY_KEYS = 100_000
