@@ -120,6 +120,7 @@ def test_a_scan_weight_seal_and_a_cancelled_misscan_at_the_dock(
     assert float(page.get_attribute(".weight-figure", "data-grams")) == 412
     assert page.get_attribute("[data-stage]", "data-stage") == "awaiting_seal"
     assert not page.query_selector("[data-exception]")
+    page.evaluate("() => window.scrollTo(0, 0)")
     shoot(page, shots, "dock")
     page.click('button[data-seal="intact"]')
     page.wait_for_selector('.dock [data-idle="true"]')
@@ -135,6 +136,7 @@ def test_a_scan_weight_seal_and_a_cancelled_misscan_at_the_dock(
     assert "1210" in banner.inner_text()
     assert page.get_attribute("[data-verdict]", "data-verdict") == "bad"
     assert page.evaluate("() => document.documentElement.dataset.lastSignal") == "exception"
+    page.evaluate("() => window.scrollTo(0, 0)")
     shoot(page, shots, "dock-exception")
     found = {}
     for label, (width, height) in VIEWPORTS.items():
@@ -193,6 +195,7 @@ def test_actions_taken_offline_are_sent_once_and_a_refusal_is_shown(
         row = page.wait_for_selector('[data-outbox="pending"]')
         key = row.get_attribute("data-key")
         assert "R-301" in row.inner_text()
+        page.evaluate("() => window.scrollTo(0, 0)")
         shoot(page, shots, "dock-outbox-pending")
         context.set_offline(False)
         page.wait_for_selector('[data-outbox="pending"]', state="detached")
@@ -256,6 +259,7 @@ def test_actions_taken_offline_are_sent_once_and_a_refusal_is_shown(
         context.set_offline(False)
         refused = page.wait_for_selector('[data-outbox="refused"]')
         assert "nothing to cancel" in refused.inner_text()
+        page.evaluate("() => window.scrollTo(0, 0)")
         shoot(page, shots, "dock-outbox-refused")
         done = [
             e for e in journal(web_station, token, "receipt.cancelled") if e["subject"] == "R-303"

@@ -15,7 +15,7 @@ export function Outbox({ session, onSent }) {
   if (!rows.length) return null;
   const pending = rows.filter((row) => row.state === "pending");
   const refused = rows.filter((row) => row.state === "refused");
-  return html`<section class="outbox" aria-labelledby="outbox-title">
+  return html`<section class=${`outbox${refused.length ? " has-refused" : ""}`} aria-labelledby="outbox-title">
     <h2 id="outbox-title">${t("outbox.title")}</h2>
     ${refused.length
       ? html`<ul class="outbox-rows refused">

@@ -165,6 +165,11 @@ export function Dock({ session }) {
     const first = lastSeq.current == null;
     lastSeq.current = newest.seq;
     if (first || !fresh.some((event) => DOCK_EVENTS.has(event.type))) return;
+    if (fresh.some((event) => event.type === "label.scanned")) setSaid(null); // a new box: old words go
+    // what a new box or an exception says is at the top: bring it into view
+    if (fresh.some((event) => event.type === "label.scanned" || event.type === "exception.raised")) {
+      window.scrollTo({ top: 0 });
+    }
     if (fresh.some((event) => event.type === "exception.raised")) signal("exception");
     else if (fresh.some((event) => event.type === "package.received" || event.type === "label.scanned")) signal("success");
     const closed = fresh.find((event) => event.type === "package.received" || event.type === "receipt.cancelled");
@@ -177,6 +182,7 @@ export function Dock({ session }) {
   async function act(kind, path, body, label) {
     setCancelling(false);
     const outcome = await perform({ path, body, label, token: session.token });
+    window.scrollTo({ top: 0 }); // the answer (and the outbox) is at the top
     if (outcome.state === "done") {
       setSaid({ kind: "ok", text: outcome.message || t("dock.done") });
       signal("success");
@@ -208,6 +214,7 @@ export function Dock({ session }) {
         </div>`,
       )}
       ${said ? html`<p class=${`banner ${said.kind}`} role="status" data-said=${said.kind}>${said.text}</p>` : null}
+      <${Outbox} session=${session} onSent=${refresh} />
       ${current
         ? html`<div class="dock-grid">
             <section class="card label-card" aria-label=${t("dock.label")}>
@@ -249,7 +256,6 @@ export function Dock({ session }) {
               </button></div>`}`
         : html`<p class="waiting-label" data-idle="true">${dock ? t("dock.idle") : t("status.loading")}</p>`}
       <${ScanInput} id="dock-scan" label=${t("dock.scan_label")} submitLabel=${t("scan.submit")} onSubmit=${typed} autoFocus=${false} />
-      <${Outbox} session=${session} onSent=${refresh} />
     </section>
   `;
 }
