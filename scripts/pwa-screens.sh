@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs/screens
-EDGE_SCREENS_DIR="$PWD/docs/screens" python -m pytest -q -p no:cacheprovider tests/web/test_pwa.py
+EDGE_SCREENS_DIR="$PWD/docs/screens" python -m pytest -q -p no:cacheprovider tests/web/test_pwa.py tests/web/test_dock.py

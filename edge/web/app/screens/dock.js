@@ -110,7 +110,11 @@ function Photo({ current }) {
 
 function CancelPanel({ onCancel, onClose }) {
   const [other, setOther] = useState("");
-  return html`<section class="cancel-panel" aria-labelledby="cancel-title">
+  const panel = useRef(null);
+  useEffect(() => {
+    panel.current?.scrollIntoView({ block: "start" }); // the reasons in view, not below the fold
+  }, []);
+  return html`<section class="cancel-panel" ref=${panel} aria-labelledby="cancel-title">
     <h2 id="cancel-title">${t("dock.cancel_why")}</h2>
     <div class="choices">
       ${CANCEL_REASONS.map(
@@ -227,7 +231,7 @@ export function Dock({ session }) {
               <h2>${t("dock.weight")}</h2>
               <${Weight} current=${current} reading=${weightReading} />
             </section>
-            <section class="card" aria-label=${t("dock.photo")}>
+            <section class="card photo-card" aria-label=${t("dock.photo")}>
               <h2>${t("dock.photo")}</h2>
               <${Photo} current=${current} />
             </section>
