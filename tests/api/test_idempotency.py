@@ -137,3 +137,16 @@ def test_the_store_forgets_old_keys_and_keeps_a_bounded_count(
     finally:
         store.close()
     assert (tmp_path / "idempotency.db").stat().st_mode & 0o077 == 0
+
+
+def test_two_copies_sent_at_once_get_one_answer_and_one_write(with_manifest: Station) -> None:
+    """The outbox's resend can overlap the first try still running: the second waits for the
+    first's answer instead of running the action again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    open_package(with_manifest)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: cancel(with_manifest, KEY), range(2)))
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json()
+    assert len(cancelled(with_manifest)) == 1
