@@ -220,7 +220,16 @@ export function Dock({ session }) {
       ${said ? html`<p class=${`banner ${said.kind}`} role="status" data-said=${said.kind}>${said.text}</p>` : null}
       <${Outbox} session=${session} onSent=${refresh} />
       ${current
-        ? html`<div class="dock-grid">
+        ? html`<p class="glance" data-glance=${current.subject}>
+            <span class="glance-subject">${current.return_id ?? current.label}</span>
+            <span class="glance-grams">${grams(current.grams ?? weightReading?.reading?.grams)}</span>
+            ${current.within_band === false
+              ? html`<span class="pill bad">${t("dock.out_of_band")}</span>`
+              : current.within_band === true
+                ? html`<span class="pill ok">${t("dock.in_band")}</span>`
+                : html`<span class="pill wait">${t(`dock.stage_${current.stage}`)}</span>`}
+          </p>
+          <div class="dock-grid">
             <section class="card label-card" aria-label=${t("dock.label")}>
               <h2>${t("dock.label")}</h2>
               <p class="label-code" data-label=${current.label}>${current.label}</p>
