@@ -51,6 +51,7 @@ def store_for(hub: Hub) -> IdempotencyStore:
     if not isinstance(found, IdempotencyStore):
         found = IdempotencyStore(hub.data_dir / IDEMPOTENCY_FILE)
         setattr(hub, _STORE_ATTR, found)
+        weakref.finalize(hub, found.close)  # closed with the hub, not left to the collector
     return found
 
 
@@ -95,7 +96,7 @@ async def once(
     if lock is None:
         lock = _locks[key] = asyncio.Lock()
     async with lock:  # a resend while the first is still running waits for its answer
-        size = hub.journal.reader.size()
+        size = await asyncio.to_thread(hub.journal.reader.size)
         record = await asyncio.to_thread(
             store.begin, key, digest, who.operator_id, route, size, now()
         )
