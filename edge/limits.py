@@ -40,3 +40,8 @@ MAX_PAYLOAD_DEPTH = 32
 # One property list a phone tool prints (`ideviceinfo -x`, `idevicediagnostics ioregentry`),
 # checked before parsing: real ones are tens of KB; a bound keeps a phone's answer out of memory.
 MAX_TOOL_PLIST_BYTES = 1024 * 1024
+# An Idempotency-Key header (the PWA's outbox sends 32 hex digits; UUIDs and ULIDs fit too).
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
+# Idempotency keys the hub remembers (idempotency.db): beyond this the oldest are forgotten, so
+# made-up keys cannot grow the file without end. A week of a busy dock is a few thousand.
+MAX_IDEMPOTENCY_KEYS = 100_000

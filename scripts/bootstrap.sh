@@ -11,7 +11,7 @@ PYTHON=${PYTHON:-python3}
 # server whose binaries the upstream ledger's tests start a throwaway cluster from. Later issues
 # add chromium here as its code lands.
 APT_PACKAGES=(python3 python3-venv python3-dev sqlite3 ca-certificates
-    mosquitto mosquitto-clients libzbar0 gcc linux-libc-dev postgresql)
+    mosquitto mosquitto-clients libzbar0 gcc linux-libc-dev postgresql chromium)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 

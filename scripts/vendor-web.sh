@@ -9,8 +9,26 @@ cd "$(dirname "$0")/.."
 
 VENDOR=edge/web/vendor
 # npm package -> folder under edge/web/vendor : the files taken from the package, by path.
+# Paths may name subfolders; each file lands flat in the package's folder. Browser code is ES
+# modules imported as is (the app's import map names preact, preact/hooks, htm and idb), or, for
+# the service worker, Workbox's classic prod builds that workbox-sw loads with importScripts.
 FILES=(
     "swagger-ui-dist swagger-ui swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE"
+    "preact preact dist/preact.mjs hooks/dist/hooks.mjs LICENSE"
+    "htm htm dist/htm.mjs LICENSE"
+    "idb idb build/index.js LICENSE"
+    "workbox-sw workbox-sw build/workbox-sw.js LICENSE"
+    "workbox-core workbox-core build/workbox-core.prod.js LICENSE"
+    "workbox-precaching workbox-precaching build/workbox-precaching.prod.js LICENSE"
+    "workbox-routing workbox-routing build/workbox-routing.prod.js LICENSE"
+    "workbox-strategies workbox-strategies build/workbox-strategies.prod.js LICENSE"
+    "workbox-expiration workbox-expiration build/workbox-expiration.prod.js LICENSE"
+    # the camera's decoder where the browser has no BarcodeDetector: loaded on first camera use
+    "barcode-detector barcode-detector dist/es/ponyfill.js dist/es/zxing-exported.js LICENSE"
+    # the WASM the ponyfill's bundled glue was built for (its ZXING_WASM_SHA256; a test checks)
+    "zxing-wasm zxing-wasm dist/reader/zxing_reader.wasm LICENSE"
+    # for the browser tests' accessibility pass; never precached by the app
+    "axe-core axe-core axe.min.js LICENSE"
 )
 
 work=$(mktemp -d)

@@ -21,7 +21,7 @@ from edge.api.services import HubServices
 from edge.hub.runtime import SignIn
 from edge.limits import MAX_JSON_BODY_BYTES, MAX_MANIFEST_BODY_BYTES
 from edge.operators import Principal, Role
-from edge.web import serve_api_docs
+from edge.web import serve_api_docs, serve_pwa
 from stations.workflow import WorkflowRefused
 
 Start = Callable[[], Awaitable[HubServices]]
@@ -61,6 +61,7 @@ def create_app(start: Start, stop: Stop) -> FastAPI:
         redoc_url=None,
     )
     serve_api_docs(app)
+    serve_pwa(app)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimits,

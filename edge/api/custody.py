@@ -7,9 +7,11 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 
 from edge.api.auth import require_role
 from edge.api.errors import ApiError, error_responses
+from edge.api.idempotency import IdempotencyKey, once
 from edge.api.models import (
     ActionResult,
     CancelReceiptBody,
@@ -190,9 +192,12 @@ async def route_unit(hub: Services, who: Technician, unit_id: UnitId) -> ActionR
 
 
 @router.post("/units/{unit_id}/move", response_model=ActionResult, responses=_ERRORS)
-async def move_unit(hub: Services, who: Operator, unit_id: UnitId, body: MoveBody) -> ActionResult:
+async def move_unit(
+    hub: Services, who: Operator, unit_id: UnitId, body: MoveBody, key: IdempotencyKey = None
+) -> ActionResult | JSONResponse:
     """Put a unit away or transfer it to a bin."""
-    return _result(await hub.hub.handle(MoveInput(unit_id, body.bin, who.operator_id)))
+    item = MoveInput(unit_id, body.bin, who.operator_id)
+    return await once(hub, key, who, f"move:{unit_id}", body, item)
 
 
 @router.post("/units/{unit_id}/reopen", response_model=ActionResult, responses=_ERRORS)
@@ -250,21 +255,28 @@ def dock(hub: Services, _: Operator) -> dict[str, Any]:
 
 
 @router.post("/dock/seal", response_model=ActionResult, responses=_ERRORS)
-async def seal(hub: Services, who: Operator, body: SealBody) -> ActionResult:
+async def seal(
+    hub: Services, who: Operator, body: SealBody, key: IdempotencyKey = None
+) -> ActionResult | JSONResponse:
     """Confirm the tamper seal (intact or broken); this completes the receipt."""
-    return _result(await hub.hub.handle(SealInput(body.intact, who.operator_id, body.note)))
+    item = SealInput(body.intact, who.operator_id, body.note)
+    return await once(hub, key, who, "dock/seal", body, item)
 
 
 @router.post("/dock/cancel", response_model=ActionResult, responses=_ERRORS)
-async def cancel_receipt(hub: Services, who: Operator, body: CancelReceiptBody) -> ActionResult:
+async def cancel_receipt(
+    hub: Services, who: Operator, body: CancelReceiptBody, key: IdempotencyKey = None
+) -> ActionResult | JSONResponse:
     """Undo the package open at the dock, with a reason (`receipt.cancelled`); its events stay
     in the journal and the next label starts clean."""
     item = CancelReceiptInput(body.reason.strip(), who.operator_id)
-    return _result(await hub.hub.handle(item))
+    return await once(hub, key, who, "dock/cancel", body, item)
 
 
 @router.post("/scans", response_model=ActionResult, responses=_ERRORS)
-async def typed_scan(hub: Services, who: Operator, body: TypedScanBody) -> ActionResult:
+async def typed_scan(
+    hub: Services, who: Operator, body: TypedScanBody, key: IdempotencyKey = None
+) -> ActionResult | JSONResponse:
     """A code typed by a person, handled as the station's scanner would handle it, in the flow
     it names (`dock`, `bench`) or else the one the person attends."""
     item = ScanInput(
@@ -275,4 +287,4 @@ async def typed_scan(hub: Services, who: Operator, body: TypedScanBody) -> Actio
         source="keyboard",
         flow=hub.hub.scan_flow(who.operator_id, who.role.value, body.flow),
     )
-    return _result(await hub.hub.handle(item))
+    return await once(hub, key, who, "scans", body, item)

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import pathlib
+import shutil
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from edge.api.errors import ApiError, error_responses
 from edge.api.models import JournalPage, ProfileBody
 from edge.api.services import HubServices, services
 from edge.journal import EventType
+from edge.journal.clock import clock_state
 from edge.operators import Principal, Role
 from stations.certificate import CertificateError, open_certificate
 from stations.profile import HubProfile
@@ -51,11 +53,17 @@ def readyz(hub: Services) -> JSONResponse:
 
 @router.get("/api/v1/station", responses=error_responses(401))
 def station_status(hub: Services, _: Operator) -> dict[str, Any]:
-    """Who and what this station is, and how it is doing."""
+    """Who and what this station is, and how it is doing: its clock (`synced` when the kernel
+    says NTP holds it) and the free space where its journal lives, for the status screen."""
     core = hub.hub
     stats = core.journal.stats()
     active = core.active_operator
+    now = datetime.now(UTC)
+    disk = shutil.disk_usage(core.data_dir)
     return {
+        "time": now.isoformat(),
+        "clock": clock_state(now).value,
+        "disk": {"free_bytes": disk.free, "total_bytes": disk.total},
         "site": core.site,
         "station": core.station,
         "role": core.profile.station.role,

@@ -70,7 +70,17 @@ class Result:
         return {"message": self.message, "events": [e.as_stored() for e in self.events]}
 
 
-HubInput = WorkflowInput | ManifestImport | SignIn | SignOut
+@dataclass(frozen=True)
+class Keyed:
+    """An action a screen sent with an Idempotency-Key (edge.api.idempotency): every event it
+    appends carries the key in `payload.idempotency_key`."""
+
+    item: WorkflowInput
+    key: str
+
+
+_Plain = WorkflowInput | ManifestImport | SignIn | SignOut
+HubInput = _Plain | Keyed
 SESSION_SWEEP_S = 30.0  # an idle hub checks this often whether someone's session has ended
 
 
@@ -359,7 +369,7 @@ class Hub:
                 self.inputs_handled += 1
                 job.future.set_result(result)
 
-    def _credit_now(self, item: HubInput) -> HubInput:
+    def _credit_now(self, item: _Plain) -> _Plain:
         """A device reading credited (on the bus side) to someone who has left since, by the
         time it is journalled: credited to who attends its slot now, never after the journal's
         `operator.signed_out` for them."""
@@ -416,8 +426,10 @@ class Hub:
         outcome.message = f"{item.name} signed in."
         return outcome, attendant
 
-    def _handle(self, item: HubInput) -> Result:
+    def _handle(self, job_item: HubInput) -> Result:
         now = self.now()
+        key = job_item.key if isinstance(job_item, Keyed) else None
+        item: _Plain = job_item.item if isinstance(job_item, Keyed) else job_item
         self._end_sessions(now)
         item = self._credit_now(item)
         attendant: Attendant | None = None
@@ -448,6 +460,11 @@ class Hub:
             outcome, state = self.workflows.decide(
                 self._station_state, item, self.state, now, new_unit_id
             )
+        if key is not None:
+            outcome.events = [
+                d.model_copy(update={"payload": {**d.payload, "idempotency_key": key}})
+                for d in outcome.events
+            ]
         events = self._commit(outcome.events, state)
         if attendant is not None:
             self.attendance.attend(attendant)

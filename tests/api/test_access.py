@@ -14,7 +14,8 @@ from fastapi.routing import iter_route_contexts
 from edge.operators import Role
 from tests.api.conftest import OPERATORS, PIN, SIGN_IN, Station, bearer
 
-# Reachable by anyone: the probes, the metrics, the API's own documentation, and signing in.
+# Reachable by anyone: the probes, the metrics, the API's own documentation, the web app's
+# shell (`/`, `/app/`), and signing in.
 OPEN = {
     ("GET", "/healthz"),
     ("GET", "/metrics"),
@@ -23,6 +24,8 @@ OPEN = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/"),  # leads to the web app, whose static files are open too
+    ("GET", "/app/sw.js"),
     ("POST", SIGN_IN),
 }
 # Everything not listed here needs an operator (any signed-in role).
