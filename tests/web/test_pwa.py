@@ -272,7 +272,10 @@ def test_a_session_ended_elsewhere_signs_the_screen_out(
     )
     assert ended.status_code == 204
     page.wait_for_selector("#badge")  # the stream closed with 4401: back to the sign-in
-    assert page.inner_text('main [role="status"]') == "Your session ended. Sign in again."
+    page.wait_for_function(  # the notice replaces the welcome, whichever renders first
+        "() => document.querySelector('main [role=\"status\"]')?.innerText === "
+        "'Your session ended. Sign in again.'"
+    )
     assert page.inner_text(".bar .person") == "Nobody signed in"
 
 

@@ -96,7 +96,8 @@ async function startFeed(session) {
         else if (app.get().link === "live") app.set({ link: state === "offline" ? "offline" : "unknown" });
       },
       ended() {
-        endLocally().then(() => app.set({ notice: "session.ended" }));
+        app.set({ notice: "session.ended" }); // said before the screen changes, never after it
+        endLocally();
       },
     },
   }).start();

@@ -149,8 +149,8 @@ export function Dock({ session }) {
       setError(null);
     } catch (failure) {
       if (failure instanceof ApiError && failure.status === 401) {
-        await endLocally();
         app.set({ notice: "session.ended" });
+        await endLocally();
         return;
       }
       setError(failure);

@@ -85,8 +85,8 @@ export function Status({ session }) {
       } catch (failure) {
         if (failure instanceof ApiError && failure.status === 401) {
           // the hub ended the session (signed out elsewhere, expired, disabled)
-          await endLocally();
           app.set({ notice: "session.ended" });
+          await endLocally();
           return;
         }
         if (!stopped) setError(failure);
