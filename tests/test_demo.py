@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sqlite3
 import stat
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from edge.demo.controls import CONTROL_SOCKET
@@ -201,6 +203,10 @@ def test_a_person_drives_the_serving_demos_devices_from_the_cli(
 
     with serving_demo(edge_cli, station_dir) as demo:
         said = " ".join((station_dir.parent / "demo.out").read_text().split())
+        screens = re.search(r"screens (http://127\.0\.0\.1:\d+/app/)", said)
+        assert screens, said
+        app = httpx.get(screens.group(1), timeout=30)
+        assert app.status_code == 200 and 'rel="manifest"' in app.text
         assert "upstream: http://127.0.0.1:" in said
         assert "/api/v1/returns/R-0001-1" in said and "Authorization: Bearer" in said
         control = station_dir / CONTROL_SOCKET

@@ -71,8 +71,8 @@ def _show(data_dir: Path, report: ShiftReport) -> bool:
 async def _wait(serving: Serving) -> None:
     """Say where the running station is reached, and serve until SIGINT or SIGTERM."""
     console.print(
-        f"station running: API {serving.api}/docs (badges BADGE-ADA admin, BADGE-OLGA operator, "
-        f"BADGE-TOM technician; PIN {DEMO_PIN})\n"
+        f"station running: screens {serving.api}/app/ ; API {serving.api}/docs\n"
+        f"badges BADGE-ADA admin, BADGE-OLGA operator, BADGE-TOM technician; PIN {DEMO_PIN}\n"
         f"upstream: {serving.upstream}\n"
         f"customer link of {serving.customer_return}: curl -H 'Authorization: Bearer "
         f"{serving.customer_token}' {serving.customer_link}\n"
