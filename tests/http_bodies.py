@@ -140,6 +140,11 @@ def send_chunked(
                 pending = pending[sock.send(pending) :]
             except BlockingIOError:
                 continue
+            except (ConnectionResetError, BrokenPipeError):
+                # the server answered and closed while this was still sending: its reset can
+                # win the race with select(), but the answer stays readable (Linux keeps it)
+                answer = _read_answer(sock)
+                break
         status = int(answer.split(b" ", 2)[1])
         return status, answer.partition(b"\r\n\r\n")[2], min(sent, size)
     finally:
