@@ -28,7 +28,7 @@ from tests.broker import SITE, STATION, RunningBroker
 PIN = "8264"
 
 # The dock as the live tests run it: scanner and scale on ptys, the camera on an image folder.
-DOCK = """
+DOCK_SCANNER_AND_SCALE = """
 [station]
 site = "ams-1"
 station = "dock-1"
@@ -45,7 +45,10 @@ path = "{scanner}"
 kind = "scale"
 path = "{scale}"
 protocol = "mtsics"
-
+"""
+DOCK = (
+    DOCK_SCANNER_AND_SCALE
+    + """
 [devices.dock-camera]
 kind = "camera"
 source = "{camera}"
@@ -56,6 +59,7 @@ blob_dir = "{blobs}"
 [receiving]
 camera = "dock-camera"
 """
+)
 
 
 def wait_for(condition: Callable[[], Any], within: float = 20.0, what: str = "") -> Any:

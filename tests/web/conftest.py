@@ -22,7 +22,13 @@ from edge.hub.serve import hub_app, server_config
 from edge.operators import Role
 from stations.profile import load_hub_profile
 from tests.broker import SITE, STATION, TEST_HOSTED, TEST_PUBLISHES, RunningBroker, _have_mosquitto
-from tests.hub.live import PIN, DeviceLoop, add_operator, write_profile
+from tests.hub.live import (
+    DOCK_SCANNER_AND_SCALE,
+    PIN,
+    DeviceLoop,
+    add_operator,
+    write_profile,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,24 +44,7 @@ CHROMIUM_ARGS = [
 VIEWPORTS = {"handheld": (360, 640), "station": (1280, 800)}
 SCREENS_ENV = "EDGE_SCREENS_DIR"  # where screenshots go; scripts/pwa-screens.sh sets it
 
-PROFILE = """
-[station]
-site = "ams-1"
-station = "dock-1"
-role = "dock"
-
-[bus]
-port = {port}
-
-[devices.dock-scanner]
-kind = "scanner"
-path = "{scanner}"
-
-[devices.dock-scale]
-kind = "scale"
-path = "{scale}"
-protocol = "mtsics"
-"""
+PROFILE = DOCK_SCANNER_AND_SCALE  # the live dock without its camera
 
 __all__ = ["PIN", "WebStation"]
 
